@@ -1,0 +1,23 @@
+use anyhow::Result;
+
+use super::{Context, block_on};
+use crate::error::ExitStatus;
+
+/// Revoke every lease of a mount, then remove it with its configuration and roles
+///
+/// If any lease cannot be revoked, nothing is removed and the command fails: the mount's root
+/// credentials are still needed to take those credentials back.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The mount's path, e.g. aws
+    #[arg(value_name = "PATH")]
+    path: String,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
+    let engine = ctx.engine_after_reaping()?;
+    let revoked = block_on(engine.unmount(&args.path))?;
+    let path = args.path.trim_matches('/');
+    println!("Successfully unmounted '{path}' ({revoked} leases revoked)");
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,77 @@
+//! The AWS side behind a small trait: the IAM calls that issuing and revoking need. The real
+//! implementation is the AWS SDK (`aws.rs`); tests of the engine's logic may use the in-memory
+//! fake (`fake.rs`). This layer knows nothing of SQLite or the terminal.
+
+mod aws;
+pub mod fake;
+
+pub use aws::AwsConnector;
+
+use std::future::Future;
+
+use crate::model::RootConfig;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CloudError {
+    /// The IAM entity does not exist (any more).
+    #[error("NoSuchEntity: {0}")]
+    NoSuchEntity(String),
+    /// AWS asked us to slow down and the SDK's retries did not get through.
+    #[error("throttled by AWS, retries exhausted: {0}")]
+    Throttled(String),
+    /// AWS answered with an error.
+    #[error("{code}: {message}")]
+    Api { code: String, message: String },
+    /// AWS could not be reached, or did not answer in time.
+    #[error("cannot reach AWS: {0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A new IAM user's attributes.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub path: &'a str,
+    pub tags: &'a [(String, String)],
+}
+
+/// An access key as IAM returns it once, at creation.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .finish()
+    }
+}
+
+pub type Result<T, E = CloudError> = std::result::Result<T, E>;
+
+/// The IAM operations awscreds performs. Listing operations return everything (they follow
+/// pagination markers).
+#[allow(async_fn_in_trait)] // single-threaded runtime: no Send bound wanted
+pub trait Cloud {
+    async fn create_user(&self, user: &NewUser<'_>) -> Result<()>;
+    async fn put_user_policy(&self, user: &str, policy_name: &str, document: &str) -> Result<()>;
+    async fn create_access_key(&self, user: &str) -> Result<AccessKey>;
+    async fn list_access_keys(&self, user: &str) -> Result<Vec<String>>;
+    async fn delete_access_key(&self, user: &str, access_key_id: &str) -> Result<()>;
+    async fn list_user_policies(&self, user: &str) -> Result<Vec<String>>;
+    async fn delete_user_policy(&self, user: &str, policy_name: &str) -> Result<()>;
+    async fn delete_user(&self, user: &str) -> Result<()>;
+}
+
+/// Makes a [`Cloud`] for a mount's root configuration. Connecting does no network I/O; it is
+/// done only by commands that are about to call AWS.
+pub trait Connector {
+    type Cloud: Cloud;
+    fn connect(&self, config: &RootConfig) -> impl Future<Output = Result<Self::Cloud>>;
+}

@@ -1,0 +1,16 @@
+//! Every environment variable awscreds reads, in one place, so README and code cannot drift apart.
+//! The standard AWS variables (`AWS_ENDPOINT_URL*`, `AWS_REGION`, `AWS_PROFILE`, ...) are read by the
+//! AWS SDK itself and are listed here only for documentation.
+
+pub struct EnvVars;
+
+impl EnvVars {
+    /// Path of the SQLite database; `--db` wins over it.
+    pub const AWSCREDS_DB: &'static str = "AWSCREDS_DB";
+    /// Read by the AWS SDK: endpoint for every service (how one points awscreds at an emulator).
+    pub const AWS_ENDPOINT_URL: &'static str = "AWS_ENDPOINT_URL";
+    /// Read by the AWS SDK: endpoint for IAM only.
+    pub const AWS_ENDPOINT_URL_IAM: &'static str = "AWS_ENDPOINT_URL_IAM";
+    /// Read by the AWS SDK: endpoint for STS only.
+    pub const AWS_ENDPOINT_URL_STS: &'static str = "AWS_ENDPOINT_URL_STS";
+}

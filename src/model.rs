@@ -1,0 +1,114 @@
+//! The domain nouns shared by the engine and the store: plain data, no behaviour that touches AWS
+//! or SQLite.
+
+use serde::{Deserialize, Serialize};
+
+/// One independent instance of the AWS backend: its own root credentials, lease settings, roles
+/// and leases (one per AWS account, say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// Where it is mounted, without a trailing slash: `aws`, `prod`, `team/aws`.
+    pub path: String,
+    /// The backend type; only `aws` exists.
+    pub kind: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// The credentials awscreds uses to manage IAM for one mount (`MOUNT/config/root`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootConfig {
+    pub access_key: String,
+    pub secret_key: String,
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sts_endpoint: Option<String>,
+}
+
+/// The secret key must never reach a log or an error message, not even through `{:?}`.
+impl std::fmt::Debug for RootConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootConfig")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .field("region", &self.region)
+            .field("iam_endpoint", &self.iam_endpoint)
+            .field("sts_endpoint", &self.sts_endpoint)
+            .finish()
+    }
+}
+
+/// How long issued IAM-user credentials live (`MOUNT/config/lease`), in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseConfig {
+    pub lease: u64,
+    pub lease_max: u64,
+}
+
+impl Default for LeaseConfig {
+    fn default() -> Self {
+        LeaseConfig {
+            lease: 3600,
+            lease_max: 24 * 3600,
+        }
+    }
+}
+
+/// A named role: what credentials issued for it may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub name: String,
+    /// The IAM policy document, compacted JSON, attached inline and named after the role.
+    pub policy: String,
+}
+
+/// Where a lease is in its life. A lease row exists from before the first IAM call until its IAM
+/// user is confirmed gone, so a crash at any instant leaves a row that a sweep will clean up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseState {
+    /// Issuing has begun; the IAM user may or may not exist yet.
+    Pending,
+    /// The credential was handed out.
+    Active,
+}
+
+impl LeaseState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaseState::Pending => "pending",
+            LeaseState::Active => "active",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(LeaseState::Pending),
+            "active" => Some(LeaseState::Active),
+            _ => None,
+        }
+    }
+}
+
+/// A credential that awscreds handed out and must take back. Times are unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// `MOUNT/creds/ROLE/<uuid>`.
+    pub id: String,
+    pub mount: String,
+    pub role: String,
+    pub iam_user: String,
+    pub access_key_id: Option<String>,
+    pub state: LeaseState,
+    pub issued_at: i64,
+    /// When the credential stops being valid (what the user was promised).
+    pub expires_at: i64,
+    /// The latest `expires_at` may ever reach (issue time + `lease_max`).
+    pub max_expires_at: i64,
+    /// When a sweep should next look at this lease: `expires_at`, or later while a sweep holds it
+    /// or after a failed revocation (backoff).
+    pub due_at: i64,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}

@@ -1,0 +1,258 @@
+//! How results look: Vault's `Key`/`Value` table, `--format json`, and `--field NAME` for scripts.
+//! Everything here writes data to the given stream (stdout); messages go elsewhere.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::engine::{Secret, SweepReport};
+use crate::error::Error;
+use crate::model::Mount;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Debug)]
+pub enum OutputError {
+    Io(io::Error),
+    Field(Error),
+}
+
+impl From<io::Error> for OutputError {
+    fn from(e: io::Error) -> Self {
+        OutputError::Io(e)
+    }
+}
+
+pub type Result<T = ()> = std::result::Result<T, OutputError>;
+
+/// Vault's JSON shape; the lease fields are empty/0/false where there is no lease.
+#[derive(Serialize)]
+struct JsonSecret<'a> {
+    lease_id: &'a str,
+    lease_duration: u64,
+    renewable: bool,
+    data: &'a Map<String, Value>,
+}
+
+/// Prints a secret as a table, as JSON, or one field of it.
+pub fn secret(
+    out: &mut dyn Write,
+    secret: &Secret,
+    format: Format,
+    field: Option<&str>,
+    is_tty: bool,
+) -> Result {
+    let mut rows: Vec<(String, Value)> = Vec::new();
+    if let Some(lease) = &secret.lease {
+        rows.push(("lease_id".into(), Value::String(lease.id.clone())));
+        rows.push(("lease_duration".into(), Value::from(lease.duration)));
+        rows.push(("lease_renewable".into(), Value::Bool(lease.renewable)));
+    }
+    rows.extend(secret.data.iter().map(|(k, v)| (k.clone(), v.clone())));
+
+    if let Some(name) = field {
+        let Some((_, value)) = rows.iter().find(|(k, _)| k == name) else {
+            return Err(OutputError::Field(Error::input_hint(
+                format!("Field \"{name}\" not present in secret"),
+                format!(
+                    "fields: {}",
+                    rows.iter()
+                        .map(|(k, _)| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )));
+        };
+        // Like Vault: no trailing newline when captured by a script.
+        write!(out, "{}", plain(value))?;
+        if is_tty {
+            writeln!(out)?;
+        }
+        return Ok(());
+    }
+    match format {
+        Format::Json => {
+            let lease = secret.lease.as_ref();
+            let json = JsonSecret {
+                lease_id: lease.map(|l| l.id.as_str()).unwrap_or(""),
+                lease_duration: lease.map(|l| l.duration).unwrap_or(0),
+                renewable: lease.is_some_and(|l| l.renewable),
+                data: &secret.data,
+            };
+            json_out(out, &json)
+        }
+        Format::Table => {
+            let rows: Vec<(String, String)> = rows
+                .into_iter()
+                .map(|(k, v)| {
+                    let text = plain(&v);
+                    (k, if text.is_empty() { "n/a".into() } else { text })
+                })
+                .collect();
+            table(out, ("Key", "Value"), &rows)
+        }
+    }
+}
+
+/// Prints the keys of a list.
+pub fn keys(out: &mut dyn Write, keys: &[String], format: Format) -> Result {
+    match format {
+        Format::Json => json_out(out, &keys),
+        Format::Table => {
+            writeln!(out, "Keys\n----")?;
+            for key in keys {
+                writeln!(out, "{key}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn mounts(out: &mut dyn Write, mounts: &[Mount], format: Format) -> Result {
+    match format {
+        Format::Json => {
+            let map: Map<String, Value> = mounts
+                .iter()
+                .map(|m| {
+                    let info = serde_json::json!({
+                        "type": m.kind,
+                        "created": timestamp(m.created_at),
+                    });
+                    (format!("{}/", m.path), info)
+                })
+                .collect();
+            json_out(out, &map)
+        }
+        Format::Table => {
+            let rows: Vec<(String, String)> = mounts
+                .iter()
+                .map(|m| {
+                    let path = format!("{}/", m.path);
+                    (path, format!("{:<8}{}", m.kind, timestamp(m.created_at)))
+                })
+                .collect();
+            table(out, ("Path", &format!("{:<8}Created", "Type")), &rows)
+        }
+    }
+}
+
+/// The one-line summary of a sweep.
+pub fn sweep_summary(out: &mut dyn Write, report: &SweepReport) -> Result {
+    writeln!(
+        out,
+        "Swept expired leases: {} revoked, {} failed",
+        report.revoked,
+        report.failed.len()
+    )?;
+    Ok(())
+}
+
+/// Unix seconds as RFC 3339, UTC.
+pub fn timestamp(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| secs.to_string())
+}
+
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "<nil>".into(),
+        other => other.to_string(),
+    }
+}
+
+fn json_out<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> Result {
+    let text = serde_json::to_string_pretty(value).expect("plain data serializes");
+    writeln!(out, "{text}")?;
+    Ok(())
+}
+
+fn table(out: &mut dyn Write, header: (&str, &str), rows: &[(String, String)]) -> Result {
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.len())
+        .chain([header.0.len()])
+        .max()
+        .unwrap_or(0);
+    writeln!(out, "{:<width$}    {}", header.0, header.1)?;
+    for (key, value) in rows {
+        writeln!(out, "{key:<width$}    {value}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::LeaseInfo;
+
+    fn creds() -> Secret {
+        let mut data = Map::new();
+        data.insert("access_key".into(), "AKIA1".into());
+        data.insert("secret_key".into(), "s3cret".into());
+        Secret {
+            lease: Some(LeaseInfo {
+                id: "aws/creds/deploy/1".into(),
+                duration: 3600,
+                renewable: true,
+            }),
+            data,
+        }
+    }
+
+    fn render(s: &Secret, format: Format, field: Option<&str>, tty: bool) -> String {
+        let mut out = Vec::new();
+        secret(&mut out, s, format, field, tty).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn table_is_the_seeds() {
+        assert_eq!(
+            render(&creds(), Format::Table, None, false),
+            "Key                Value\n\
+             lease_id           aws/creds/deploy/1\n\
+             lease_duration     3600\n\
+             lease_renewable    true\n\
+             access_key         AKIA1\n\
+             secret_key         s3cret\n"
+        );
+    }
+
+    #[test]
+    fn json_has_lease_fields_first() {
+        let got: Value =
+            serde_json::from_str(&render(&creds(), Format::Json, None, false)).unwrap();
+        assert_eq!(
+            got,
+            serde_json::json!({"lease_id": "aws/creds/deploy/1", "lease_duration": 3600,
+                "renewable": true, "data": {"access_key": "AKIA1", "secret_key": "s3cret"}})
+        );
+    }
+
+    #[test]
+    fn field_prints_one_value() {
+        assert_eq!(
+            render(&creds(), Format::Table, Some("secret_key"), false),
+            "s3cret"
+        );
+        assert_eq!(
+            render(&creds(), Format::Table, Some("lease_duration"), true),
+            "3600\n"
+        );
+        let mut out = Vec::new();
+        match secret(&mut out, &creds(), Format::Table, Some("nope"), false) {
+            Err(OutputError::Field(e)) => {
+                assert_eq!(e.to_string(), "Field \"nope\" not present in secret")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! Persistent state behind a trait: mounts, their configuration, roles and leases. The store knows
+//! nothing of AWS; the engine decides what a lease means and when it is due.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::model::{Lease, LeaseConfig, Mount, Role, RootConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} already exists")]
+    Exists { what: String },
+    /// Still referenced by other rows (a mount that has leases).
+    #[error("{what} is still in use")]
+    InUse { what: String },
+    #[error("database {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database holds an unreadable {what}: {reason}")]
+    Corrupt { what: String, reason: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub trait Store {
+    /// A random id made when the database was created; tags every IAM user it issues.
+    fn db_id(&self) -> Result<String>;
+
+    fn create_mount(&self, mount: &Mount) -> Result<()>;
+    fn mounts(&self) -> Result<Vec<Mount>>;
+    /// Removes the mount with its configuration and roles. Fails while it still has leases.
+    fn delete_mount(&self, path: &str) -> Result<bool>;
+
+    fn root_config(&self, mount: &str) -> Result<Option<RootConfig>>;
+    fn set_root_config(&self, mount: &str, config: &RootConfig) -> Result<()>;
+    fn lease_config(&self, mount: &str) -> Result<Option<LeaseConfig>>;
+    fn set_lease_config(&self, mount: &str, config: &LeaseConfig) -> Result<()>;
+
+    fn role(&self, mount: &str, name: &str) -> Result<Option<Role>>;
+    fn put_role(&self, mount: &str, role: &Role) -> Result<()>;
+    fn delete_role(&self, mount: &str, name: &str) -> Result<bool>;
+    fn role_names(&self, mount: &str) -> Result<Vec<String>>;
+
+    fn insert_lease(&self, lease: &Lease) -> Result<()>;
+    /// Marks a pending lease as handed out, due for revocation at `expires_at`.
+    fn activate_lease(&self, id: &str, access_key_id: &str, expires_at: i64) -> Result<()>;
+    fn lease(&self, id: &str) -> Result<Option<Lease>>;
+    fn delete_lease(&self, id: &str) -> Result<()>;
+    /// Keeps a lease whose revocation failed, with the error, one more attempt, and when to retry.
+    fn record_failure(&self, id: &str, error: &str, retry_at: i64) -> Result<()>;
+
+    /// Whether any lease is due at `now`: one indexed lookup, so that commands can skip reaping
+    /// (and building an AWS client) when there is nothing to do.
+    fn any_due(&self, now: i64) -> Result<bool>;
+    /// Atomically takes up to `limit` due leases, earliest first, and holds them until `hold_until`
+    /// so that a concurrent sweep does not take them too.
+    fn claim_due(&self, now: i64, hold_until: i64, limit: usize) -> Result<Vec<Lease>>;
+    /// Atomically takes every lease of a mount (for unmount), due or not.
+    fn claim_mount_leases(&self, mount: &str, hold_until: i64) -> Result<Vec<Lease>>;
+}

@@ -1,0 +1,429 @@
+//! The SQLite store: one file, WAL journal so that a cron sweep and interactive runs overlap, a busy
+//! timeout instead of "database is locked", and numbered migrations embedded in the binary.
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::{Result, Store, StoreError};
+use crate::model::{Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig};
+
+/// Applied in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`. A new directory is made 0700 and a new
+    /// file 0600 before SQLite writes anything to it: the file holds root credentials.
+    pub fn open(path: &Path) -> Result<Self> {
+        let fail = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| fail(e.into()))?;
+        }
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| fail(e.into()))?;
+        let conn = Connection::open(path).map_err(|e| fail(e.into()))?;
+        Self::setup(conn).map_err(|e| match e {
+            StoreError::Sqlite(e) => fail(e.into()),
+            other => other,
+        })
+    }
+
+    /// An in-memory database, for tests.
+    pub fn in_memory() -> Result<Self> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Self> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        let version = schema_version(&conn)?;
+        if version < MIGRATIONS.len() {
+            // Re-read inside a write transaction: another process may have migrated meanwhile.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let version = schema_version(&tx)?;
+            for sql in &MIGRATIONS[version.min(MIGRATIONS.len())..] {
+                tx.execute_batch(sql)?;
+            }
+            tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+            tx.commit()?;
+        } else if version > MIGRATIONS.len() {
+            return Err(StoreError::Corrupt {
+                what: "schema".into(),
+                reason: format!(
+                    "version {version} is newer than this awscreds knows ({}); upgrade awscreds",
+                    MIGRATIONS.len()
+                ),
+            });
+        }
+        Ok(SqliteStore { conn })
+    }
+
+    fn json_column<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        key: &[&dyn rusqlite::ToSql],
+        what: &str,
+    ) -> Result<Option<T>> {
+        let text: Option<Option<String>> =
+            self.conn.query_row(sql, key, |r| r.get(0)).optional()?;
+        match text.flatten() {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt {
+                    what: what.to_string(),
+                    reason: e.to_string(),
+                }),
+        }
+    }
+
+    fn set_mount_column(&self, mount: &str, column: &str, value: String) -> Result<()> {
+        let sql = format!("UPDATE mounts SET {column} = ?1 WHERE path = ?2");
+        self.conn.execute(&sql, params![value, mount])?;
+        Ok(())
+    }
+}
+
+fn schema_version(conn: &Connection) -> Result<usize> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    Ok(usize::try_from(version).unwrap_or(0))
+}
+
+const LEASE_COLUMNS: &str = "id, mount, role, iam_user, access_key_id, state, issued_at, \
+     expires_at, max_expires_at, due_at, attempts, last_error";
+
+fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<Lease> {
+    let state: String = row.get(5)?;
+    Ok(Lease {
+        id: row.get(0)?,
+        mount: row.get(1)?,
+        role: row.get(2)?,
+        iam_user: row.get(3)?,
+        access_key_id: row.get(4)?,
+        state: LeaseState::parse(&state).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                5,
+                rusqlite::types::Type::Text,
+                format!("unknown lease state {state:?}").into(),
+            )
+        })?,
+        issued_at: row.get(6)?,
+        expires_at: row.get(7)?,
+        max_expires_at: row.get(8)?,
+        due_at: row.get(9)?,
+        attempts: row.get(10)?,
+        last_error: row.get(11)?,
+    })
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serializes")
+}
+
+impl Store for SqliteStore {
+    fn db_id(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'db_id'", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    fn create_mount(&self, mount: &Mount) -> Result<()> {
+        let inserted = self.conn.execute(
+            "INSERT INTO mounts (path, kind, created_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (path) DO NOTHING",
+            params![mount.path, mount.kind, mount.created_at],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::Exists {
+                what: format!("a mount at '{}'", mount.path),
+            });
+        }
+        Ok(())
+    }
+
+    fn mounts(&self) -> Result<Vec<Mount>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path, kind, created_at FROM mounts ORDER BY path")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Mount {
+                path: r.get(0)?,
+                kind: r.get(1)?,
+                created_at: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn delete_mount(&self, path: &str) -> Result<bool> {
+        match self
+            .conn
+            .execute("DELETE FROM mounts WHERE path = ?1", [path])
+        {
+            Ok(n) => Ok(n > 0),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                Err(StoreError::InUse {
+                    what: format!("the mount at '{path}'"),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn root_config(&self, mount: &str) -> Result<Option<RootConfig>> {
+        self.json_column(
+            "SELECT root_config FROM mounts WHERE path = ?1",
+            &[&mount],
+            "root configuration",
+        )
+    }
+
+    fn set_root_config(&self, mount: &str, config: &RootConfig) -> Result<()> {
+        self.set_mount_column(mount, "root_config", to_json(config))
+    }
+
+    fn lease_config(&self, mount: &str) -> Result<Option<LeaseConfig>> {
+        self.json_column(
+            "SELECT lease_config FROM mounts WHERE path = ?1",
+            &[&mount],
+            "lease configuration",
+        )
+    }
+
+    fn set_lease_config(&self, mount: &str, config: &LeaseConfig) -> Result<()> {
+        self.set_mount_column(mount, "lease_config", to_json(config))
+    }
+
+    fn role(&self, mount: &str, name: &str) -> Result<Option<Role>> {
+        self.json_column(
+            "SELECT definition FROM roles WHERE mount = ?1 AND name = ?2",
+            &[&mount, &name],
+            "role",
+        )
+    }
+
+    fn put_role(&self, mount: &str, role: &Role) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO roles (mount, name, definition) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (mount, name) DO UPDATE SET definition = excluded.definition",
+            params![mount, role.name, to_json(role)],
+        )?;
+        Ok(())
+    }
+
+    fn delete_role(&self, mount: &str, name: &str) -> Result<bool> {
+        Ok(self.conn.execute(
+            "DELETE FROM roles WHERE mount = ?1 AND name = ?2",
+            [mount, name],
+        )? > 0)
+    }
+
+    fn role_names(&self, mount: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name FROM roles WHERE mount = ?1 ORDER BY name")?;
+        let rows = stmt.query_map([mount], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn insert_lease(&self, l: &Lease) -> Result<()> {
+        self.conn.execute(
+            &format!(
+                "INSERT INTO leases ({LEASE_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            ),
+            params![
+                l.id,
+                l.mount,
+                l.role,
+                l.iam_user,
+                l.access_key_id,
+                l.state.as_str(),
+                l.issued_at,
+                l.expires_at,
+                l.max_expires_at,
+                l.due_at,
+                l.attempts,
+                l.last_error
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn activate_lease(&self, id: &str, access_key_id: &str, expires_at: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE leases SET state = 'active', access_key_id = ?2, expires_at = ?3, \
+             due_at = ?3 WHERE id = ?1",
+            params![id, access_key_id, expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn lease(&self, id: &str) -> Result<Option<Lease>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {LEASE_COLUMNS} FROM leases WHERE id = ?1"),
+                [id],
+                lease_from_row,
+            )
+            .optional()?)
+    }
+
+    fn delete_lease(&self, id: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM leases WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    fn record_failure(&self, id: &str, error: &str, retry_at: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE leases SET attempts = attempts + 1, last_error = ?2, due_at = ?3 \
+             WHERE id = ?1",
+            params![id, error, retry_at],
+        )?;
+        Ok(())
+    }
+
+    fn any_due(&self, now: i64) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM leases WHERE due_at <= ?1 LIMIT 1")?
+            .exists([now])?)
+    }
+
+    fn claim_due(&self, now: i64, hold_until: i64, limit: usize) -> Result<Vec<Lease>> {
+        // One statement, so the take is atomic under SQLite's write lock.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "UPDATE leases SET due_at = ?2 WHERE id IN \
+             (SELECT id FROM leases WHERE due_at <= ?1 ORDER BY due_at LIMIT ?3) \
+             RETURNING {LEASE_COLUMNS}"
+        ))?;
+        let rows = stmt.query_map(params![now, hold_until, limit as i64], lease_from_row)?;
+        let mut leases: Vec<Lease> = rows.collect::<rusqlite::Result<_>>()?;
+        leases.sort_by(|a, b| (a.expires_at, &a.id).cmp(&(b.expires_at, &b.id)));
+        Ok(leases)
+    }
+
+    fn claim_mount_leases(&self, mount: &str, hold_until: i64) -> Result<Vec<Lease>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "UPDATE leases SET due_at = ?2 WHERE mount = ?1 RETURNING {LEASE_COLUMNS}"
+        ))?;
+        let rows = stmt.query_map(params![mount, hold_until], lease_from_row)?;
+        let mut leases: Vec<Lease> = rows.collect::<rusqlite::Result<_>>()?;
+        leases.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(leases)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(id: &str, due_at: i64) -> Lease {
+        Lease {
+            id: id.into(),
+            mount: "aws".into(),
+            role: "r".into(),
+            iam_user: format!("u-{id}"),
+            access_key_id: None,
+            state: LeaseState::Pending,
+            issued_at: 0,
+            expires_at: due_at,
+            max_expires_at: due_at,
+            due_at,
+            attempts: 0,
+            last_error: None,
+        }
+    }
+
+    fn store_with_mount() -> SqliteStore {
+        let store = SqliteStore::in_memory().unwrap();
+        store
+            .create_mount(&Mount {
+                path: "aws".into(),
+                kind: "aws".into(),
+                created_at: 1,
+            })
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn a_claimed_lease_is_not_claimed_twice() {
+        let store = store_with_mount();
+        store.insert_lease(&lease("a", 10)).unwrap();
+        store.insert_lease(&lease("b", 20)).unwrap();
+        store.insert_lease(&lease("c", 99)).unwrap();
+        assert!(store.any_due(20).unwrap());
+        let first = store.claim_due(20, 50, 10).unwrap();
+        assert_eq!(
+            first.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert!(store.claim_due(20, 50, 10).unwrap().is_empty());
+        assert!(!store.any_due(20).unwrap());
+        // After the hold runs out, a lease nobody finished is due again.
+        assert_eq!(store.claim_due(50, 80, 1).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_mount_with_leases_cannot_be_deleted() {
+        let store = store_with_mount();
+        store.insert_lease(&lease("a", 10)).unwrap();
+        assert!(store.delete_mount("aws").is_err());
+        store.delete_lease("a").unwrap();
+        assert!(store.delete_mount("aws").unwrap());
+    }
+
+    #[test]
+    fn failures_are_kept_with_their_error() {
+        let store = store_with_mount();
+        store.insert_lease(&lease("a", 10)).unwrap();
+        store.record_failure("a", "boom", 70).unwrap();
+        let got = store.lease("a").unwrap().unwrap();
+        assert_eq!(
+            (got.attempts, got.last_error.as_deref(), got.due_at),
+            (1, Some("boom"), 70)
+        );
+    }
+
+    #[test]
+    fn migrations_run_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/x.db");
+        let id = SqliteStore::open(&path).unwrap().db_id().unwrap();
+        assert_eq!(SqliteStore::open(&path).unwrap().db_id().unwrap(), id);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+    }
+}
