@@ -21,7 +21,8 @@ pub fn path_help(path: &str) -> Option<String> {
         .iter()
         .rposition(|s| matches!(*s, "config" | "roles" | "creds"));
     let Some(head) = head else {
-        return Some(backend_help());
+        // A bare mount name (`aws`); a longer path without a route in it matches nothing.
+        return (segments.len() == 1).then(backend_help);
     };
     let rest = segments[head..].join("/");
     let spec = match segments[head..] {
@@ -140,5 +141,6 @@ mod tests {
         let text = path_help("prod/creds").unwrap();
         assert!(text.starts_with("Request:        creds\nMatching Route: ^creds/"));
         assert!(path_help("aws/config/nope").is_none());
+        assert!(path_help("aws/nothing/here").is_none());
     }
 }

@@ -259,3 +259,113 @@ fn check_mount_path(path: &str) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::cloud::CloudError;
+    use crate::cloud::fake::{FakeConnector, FakeIam};
+    use crate::store::SqliteStore;
+
+    const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
+
+    fn engine() -> (Engine<SqliteStore, FakeConnector>, Rc<FakeIam>) {
+        let iam = Rc::new(FakeIam::default());
+        let engine = Engine::new(
+            SqliteStore::in_memory().unwrap(),
+            FakeConnector(iam.clone()),
+        );
+        engine.mount("aws", None).unwrap();
+        let mut root = Map::new();
+        for (k, v) in [
+            ("access_key", "AK"),
+            ("secret_key", "SK"),
+            ("region", "us-east-1"),
+        ] {
+            root.insert(k.into(), v.into());
+        }
+        engine.write("aws/config/root", &root).unwrap();
+        let mut role = Map::new();
+        role.insert("policy".into(), POLICY.into());
+        engine.write("aws/roles/r", &role).unwrap();
+        (engine, iam)
+    }
+
+    fn leases(engine: &Engine<SqliteStore, FakeConnector>) -> usize {
+        let now = engine.now();
+        engine.store.claim_mount_leases("aws", now).unwrap().len()
+    }
+
+    #[test]
+    fn issuing_makes_exactly_three_iam_calls() {
+        let (engine, iam) = engine();
+        let secret = block(engine.read("creds/r", &Map::new())).unwrap();
+        let calls: Vec<String> = iam
+            .calls
+            .borrow()
+            .iter()
+            .map(|c| c.split(' ').next().unwrap().to_string())
+            .collect();
+        assert_eq!(calls, ["CreateUser", "PutUserPolicy", "CreateAccessKey"]);
+        let users = iam.users.borrow();
+        let (name, user) = users.iter().next().unwrap();
+        assert!(name.starts_with("awscreds-r-"));
+        assert_eq!(user.policies.get("r").map(String::as_str), Some(POLICY));
+        assert_eq!(secret.data["access_key"], user.keys[0].as_str());
+        assert_eq!(user.tags[0].1, secret.lease.unwrap().id);
+    }
+
+    #[test]
+    fn a_failed_step_deletes_the_user_and_the_lease() {
+        let (engine, iam) = engine();
+        iam.fail(
+            "CreateAccessKey",
+            CloudError::Api {
+                code: "LimitExceeded".into(),
+                message: "no".into(),
+            },
+        );
+        let err = block(engine.read("creds/r", &Map::new())).unwrap_err();
+        assert_eq!(err.exit_status(), crate::error::ExitStatus::Cloud);
+        assert!(iam.users.borrow().is_empty());
+        assert_eq!(leases(&engine), 0);
+    }
+
+    #[test]
+    fn a_failed_rollback_keeps_the_pending_lease() {
+        let (engine, iam) = engine();
+        let boom = CloudError::Unreachable("down".into());
+        iam.fail("CreateAccessKey", boom.clone());
+        iam.fail("DeleteUser", boom);
+        block(engine.read("creds/r", &Map::new())).unwrap_err();
+        assert_eq!(iam.users.borrow().len(), 1);
+        let now = engine.now();
+        let kept = engine.store.claim_mount_leases("aws", now).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].state, crate::model::LeaseState::Pending);
+        assert!(
+            kept[0]
+                .last_error
+                .as_deref()
+                .unwrap()
+                .contains("cleanup pending")
+        );
+    }
+
+    #[test]
+    fn reaping_builds_no_client_when_nothing_is_due() {
+        let (engine, iam) = engine();
+        block(engine.read("creds/r", &Map::new())).unwrap();
+        iam.calls.borrow_mut().clear();
+        engine.clouds.borrow_mut().clear();
+        assert_eq!(block(engine.reap()).unwrap(), None);
+        assert!(engine.clouds.borrow().is_empty());
+        assert!(iam.calls.borrow().is_empty());
+    }
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        crate::cli::block_on(f)
+    }
+}

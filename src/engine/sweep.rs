@@ -90,31 +90,40 @@ impl<S: Store, C: Connector> Engine<S, C> {
         let mount = self.mount_named(path)?;
         let now = self.now();
         let leases = self.store.claim_mount_leases(&mount.path, now + HOLD)?;
-        let mut report = SweepReport::default();
-        for lease in &leases {
-            self.revoke_into(lease, &mut report).await;
-        }
-        if let Some(first) = report.failed.first() {
-            return Err(Error::Cloud {
-                action: format!(
-                    "unmounting '{}': {} of {} leases could not be revoked, so nothing was removed",
+        // Stop at the first failure: the rest would most likely fail the same way (AWS down,
+        // credentials revoked), and the mount must stay whole either way.
+        for (done, lease) in leases.iter().enumerate() {
+            if let Err(e) = self.revoke(lease).await {
+                let action = format!(
+                    "unmounting '{}' stopped at lease {} ({done} of {} revoked, nothing removed)",
                     mount.path,
-                    report.failed.len(),
+                    lease.id,
                     leases.len()
-                ),
-                source: crate::cloud::CloudError::Other(format!(
-                    "{}: {}",
-                    first.lease_id, first.error
-                )),
-                hint: Some(format!(
-                    "fix the cause and run awscreds unmount {} again; the leases stay and \
-                     awscreds sweep retries them",
+                );
+                let hint = Some(format!(
+                    "fix the cause and run awscreds unmount {} again; the lease stays and \
+                     awscreds sweep retries it",
                     mount.path
-                )),
-            });
+                ));
+                return Err(match e {
+                    Error::Cloud {
+                        action: inner,
+                        source,
+                        ..
+                    } => Error::Cloud {
+                        action: format!("{action}: {inner}"),
+                        source,
+                        hint,
+                    },
+                    other => Error::Input {
+                        message: format!("{action}: {other}"),
+                        hint,
+                    },
+                });
+            }
         }
         match self.store.delete_mount(&mount.path) {
-            Ok(_) => Ok(report.revoked),
+            Ok(_) => Ok(leases.len()),
             Err(crate::store::StoreError::InUse { .. }) => Err(Error::input_hint(
                 format!(
                     "new leases were issued from '{}' while unmounting",

@@ -1,0 +1,67 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_awscreds_global_optspecs
+    string join \n db= h/help V/version
+end
+
+function __fish_awscreds_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_awscreds_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_awscreds_using_subcommand
+    set -l cmd (__fish_awscreds_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c awscreds -n "__fish_awscreds_needs_command" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_needs_command" -s V -l version -d 'Print version'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "mount" -d 'Mount a new instance of the AWS backend'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "mounts" -d 'List the mounts'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "unmount" -d 'Revoke every lease of a mount, then remove it with its configuration and roles'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "read" -d 'Read data at a path; reading MOUNT/creds/ROLE issues new credentials'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "write" -d 'Write data to a path'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "delete" -d 'Delete data at a path, e.g. a role'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "list" -d 'List the keys at a path, e.g. the roles of a mount'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "sweep" -d 'Revoke every expired lease, e.g. from cron'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "help" -d 'Show help for a command, or Vault-style help for a path (`awscreds help aws/creds`)'
+complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -l path -d 'Where to mount it [default: the type, "aws"]' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand mounts" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
+json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand mounts" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand mounts" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand unmount" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand unmount" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
+json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l field -d 'Print only this field\'s value (no trailing newline when not on a terminal), for scripts; Vault\'s -field=NAME is accepted too' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand read" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand write" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
+json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand write" -l field -d 'Print only this field\'s value (no trailing newline when not on a terminal), for scripts; Vault\'s -field=NAME is accepted too' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand write" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand write" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand delete" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand list" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
+json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand list" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand help" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand help" -s h -l help -d 'Print help'

@@ -1,0 +1,12 @@
+//! Integration tests: the real `awscreds` binary against a real IAM emulator (moto), started by
+//! `scripts/test`. Each test has its own database; IAM is shared, so each test uses its own role
+//! names and looks only at the IAM users of those roles.
+
+mod support;
+
+mod cli;
+mod errors;
+mod leases;
+mod mounts;
+mod paths;
+mod quickstart;

@@ -1,0 +1,522 @@
+//! The test harness: an `Env` per test (temp dir, database, the emulator's endpoint), a `Run` with
+//! assertions on exit status and output, and `Iam`, which reads IAM state back through the SDK.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use aws_sdk_iam::Client;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_awscreds");
+pub const SEED_ACCESS_KEY: &str = "AKIAJWVN5Z4FOFT7NLNA";
+pub const SEED_SECRET_KEY: &str = "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";
+pub const SEED_POLICY: &str = r#"{
+"Version": "2012-10-17",
+"Statement": {
+"Effect": "Allow",
+"Action": "iam:*",
+"Resource": "*"
+}
+}
+"#;
+pub const SEED_POLICY_COMPACT: &str =
+    r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*"}}"#;
+
+/// The emulator's endpoint, from scripts/test.
+pub fn endpoint() -> String {
+    std::env::var("AWSCREDS_TEST_ENDPOINT").expect(
+        "AWSCREDS_TEST_ENDPOINT is not set: run the tests with scripts/test, which starts the \
+         IAM emulator",
+    )
+}
+
+/// A port on which nothing listens: an AWS that cannot be reached.
+pub fn dead_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub vars: Vec<(String, String)>,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state").join("awscreds.db");
+        Env {
+            dir,
+            db,
+            vars: Vec::new(),
+        }
+    }
+
+    /// Mount `aws` and point its root configuration at the emulator.
+    pub fn configured() -> Env {
+        let env = Env::new();
+        env.configure("aws");
+        env
+    }
+
+    pub fn configure(&self, mount: &str) {
+        if mount == "aws" {
+            self.run(["mount", "aws"]).ok();
+        } else {
+            self.run(["mount", "aws", "--path", mount]).ok();
+        }
+        self.run([
+            "write",
+            &format!("{mount}/config/root"),
+            &format!("access_key={SEED_ACCESS_KEY}"),
+            &format!("secret_key={SEED_SECRET_KEY}"),
+            "region=us-east-1",
+            &format!("iam_endpoint={}", endpoint()),
+        ])
+        .ok();
+    }
+
+    /// Writes a role with the seed's policy.
+    pub fn role(&self, path: &str) {
+        let policy = self.file("policy.json", SEED_POLICY);
+        self.run(["write", path, &format!("policy=@{policy}")]).ok();
+    }
+
+    pub fn with_var(mut self, key: &str, value: &str) -> Env {
+        self.vars.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    }
+
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).current_dir(self.dir.path());
+        // Nothing from the machine running the tests: no AWS settings, no profile files.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("AWS_") || key.starts_with("AWSCREDS_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("HOME", self.dir.path())
+            .env("AWSCREDS_DB", &self.db)
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        for (key, value) in &self.vars {
+            cmd.env(key, value);
+        }
+        cmd
+    }
+
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.run_with_stdin(args, "")
+    }
+
+    pub fn run_with_stdin<I, S>(&self, args: I, stdin: &str) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = self.command(args);
+        let shown = format!("{cmd:?}");
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        Run {
+            cmd: shown,
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    /// Issues credentials and returns (lease_id, access_key).
+    pub fn issue(&self, path: &str) -> (String, String) {
+        let run = self.run(["read", path, "-format=json"]).ok();
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        (
+            v["lease_id"].as_str().unwrap().to_string(),
+            v["data"]["access_key"].as_str().unwrap().to_string(),
+        )
+    }
+
+    fn sqlite(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.db).unwrap()
+    }
+
+    /// The leases in the database, by id.
+    pub fn leases(&self) -> Vec<LeaseRow> {
+        let conn = self.sqlite();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, iam_user, state, access_key_id, attempts, last_error FROM leases \
+                 ORDER BY id",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok(LeaseRow {
+                id: r.get(0)?,
+                iam_user: r.get(1)?,
+                state: r.get(2)?,
+                access_key_id: r.get(3)?,
+                attempts: r.get(4)?,
+                last_error: r.get(5)?,
+            })
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    /// Every row of every table, to check that a failed command changed nothing.
+    pub fn dump(&self) -> String {
+        if !self.db.exists() {
+            return String::new();
+        }
+        let conn = self.sqlite();
+        let mut out = String::new();
+        for table in ["mounts", "roles", "leases"] {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+            let columns = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let mut row = Vec::new();
+                    for i in 0..columns {
+                        let v: rusqlite::types::Value = r.get(i)?;
+                        row.push(format!("{v:?}"));
+                    }
+                    Ok(row.join("|"))
+                })
+                .unwrap();
+            for row in rows {
+                out.push_str(&format!("{table}: {}\n", row.unwrap()));
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRow {
+    pub id: String,
+    pub iam_user: String,
+    pub state: String,
+    pub access_key_id: Option<String>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub cmd: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success: {self:#?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn fails(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "expected exit {code}: {self:#?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_is(self, want: &str) -> Run {
+        assert_eq!(self.stdout, want, "{self:#?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(self, want: &str) -> Run {
+        assert!(
+            self.stdout.contains(want),
+            "stdout lacks {want:?}: {self:#?}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, want: &str) -> Run {
+        assert!(
+            self.stderr.contains(want),
+            "stderr lacks {want:?}: {self:#?}"
+        );
+        self
+    }
+
+    /// An error is one `error:` line, optionally followed by one `hint:` line.
+    #[track_caller]
+    pub fn one_line_error(self, message: &str) -> Run {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert!(
+            !lines.is_empty() && lines.len() <= 2,
+            "expected one error line and an optional hint: {self:#?}"
+        );
+        assert_eq!(lines[0], format!("error: {message}"), "{self:#?}");
+        if let Some(hint) = lines.get(1) {
+            assert!(hint.starts_with("hint: "), "{self:#?}");
+        }
+        assert!(
+            self.stdout.is_empty(),
+            "nothing on stdout after an error: {self:#?}"
+        );
+        self
+    }
+
+    /// The rows of a `Key`/`Value` table.
+    pub fn table(&self) -> BTreeMap<String, String> {
+        let mut lines = self.stdout.lines();
+        let header: Vec<&str> = lines
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        assert_eq!(header, ["Key", "Value"], "{self:#?}");
+        lines
+            .map(|l| {
+                let (k, v) = l.split_once(char::is_whitespace).unwrap();
+                (k.to_string(), v.trim_start().to_string())
+            })
+            .collect()
+    }
+
+    /// The keys of the table, in the order printed.
+    pub fn table_keys(&self) -> Vec<String> {
+        self.stdout
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:#?}"))
+    }
+}
+
+/// An IAM user as the emulator holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub path: String,
+    pub keys: Vec<String>,
+    pub policies: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Reads and changes IAM state behind awscreds' back, through the SDK.
+pub struct Iam {
+    client: Client,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Iam {
+    pub fn new() -> Iam {
+        Iam::at(&endpoint())
+    }
+
+    pub fn at(endpoint: &str) -> Iam {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .http_client(http)
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                "AKIATESTINSPECTOR000",
+                "inspector-secret",
+                None,
+                None,
+                "tests",
+            ))
+            .endpoint_url(endpoint)
+            .build();
+        Iam {
+            client: Client::from_conf(config),
+            rt,
+        }
+    }
+
+    /// The users awscreds created for `role` (names `awscreds-<role>-<time>-<random>`).
+    pub fn users_of_role(&self, role: &str) -> Vec<User> {
+        let prefix = format!("awscreds-{role}-");
+        let names: Vec<String> = self.rt.block_on(async {
+            let out = self.client.list_users().send().await.unwrap();
+            out.users()
+                .iter()
+                .map(|u| u.user_name().to_string())
+                .filter(|n| {
+                    n.strip_prefix(&prefix).is_some_and(|rest| {
+                        let mut parts = rest.splitn(2, '-');
+                        let time = parts.next().unwrap_or_default();
+                        let random = parts.next().unwrap_or_default();
+                        !time.is_empty()
+                            && time.chars().all(|c| c.is_ascii_digit())
+                            && random.len() == 16
+                            && random.chars().all(|c| c.is_ascii_alphanumeric())
+                    })
+                })
+                .collect()
+        });
+        let mut users: Vec<User> = names.iter().filter_map(|n| self.user(n)).collect();
+        users.sort_by(|a, b| a.name.cmp(&b.name));
+        users
+    }
+
+    pub fn user(&self, name: &str) -> Option<User> {
+        self.rt.block_on(async {
+            let got = match self.client.get_user().user_name(name).send().await {
+                Ok(got) => got,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_no_such_entity_exception()) =>
+                {
+                    return None;
+                }
+                Err(e) => panic!("GetUser {name}: {e:?}"),
+            };
+            let user = got.user().unwrap();
+            let keys = self
+                .client
+                .list_access_keys()
+                .user_name(name)
+                .send()
+                .await
+                .unwrap()
+                .access_key_metadata()
+                .iter()
+                .map(|k| k.access_key_id().unwrap().to_string())
+                .collect();
+            let mut policies = BTreeMap::new();
+            let listed = self
+                .client
+                .list_user_policies()
+                .user_name(name)
+                .send()
+                .await
+                .unwrap();
+            for policy in listed.policy_names() {
+                let doc = self
+                    .client
+                    .get_user_policy()
+                    .user_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .unwrap();
+                policies.insert(policy.clone(), url_decode(doc.policy_document()));
+            }
+            let tags = self
+                .client
+                .list_user_tags()
+                .user_name(name)
+                .send()
+                .await
+                .unwrap()
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            Some(User {
+                name: name.to_string(),
+                path: user.path().to_string(),
+                keys,
+                policies,
+                tags,
+            })
+        })
+    }
+
+    /// Deletes a user as an administrator would, behind awscreds' back.
+    pub fn delete_user(&self, name: &str) {
+        let user = self.user(name).expect("user exists");
+        self.rt.block_on(async {
+            for key in &user.keys {
+                self.client
+                    .delete_access_key()
+                    .user_name(name)
+                    .access_key_id(key)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            for policy in user.policies.keys() {
+                self.client
+                    .delete_user_policy()
+                    .user_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            self.client
+                .delete_user()
+                .user_name(name)
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986); the emulator may not.
+fn url_decode(text: &str) -> String {
+    if !text.starts_with('%') {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() + 1 {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
