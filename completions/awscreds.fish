@@ -35,6 +35,8 @@ complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "write" -d 'Write 
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "delete" -d 'Delete data at a path, e.g. a role'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "list" -d 'List the keys at a path, e.g. the roles of a mount'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "sweep" -d 'Revoke every expired lease, e.g. from cron'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "lease" -d 'List, inspect, renew and revoke leases'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "tidy" -d 'Find IAM users this database created that no lease knows, and with --delete remove them'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "help" -d 'Show help for a command, or Vault-style help for a path (`awscreds help aws/creds`)'
 complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -l path -d 'Where to mount it [default: the type, "aws"]' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
@@ -61,7 +63,40 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand list" -l format -d 'Ou
 json\t''"
 complete -c awscreds -n "__fish_awscreds_using_subcommand list" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l parallel -d 'Revocations in flight at once' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l pending-timeout -d 'Clean up a pending lease after this long even if its issuer may still be running; 0s forces it (a user that IAM does not show is then taken as gone)' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -f -a "list" -d 'List leases (id, role, IAM user, issued, expires, state, last error)'
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -f -a "lookup" -d 'Show one lease in full'
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -f -a "renew" -d 'Extend a lease; never past issue time + lease_max'
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -f -a "revoke" -d 'Revoke a lease now, or every lease with a prefix'
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -l format -r -f -a "table\t''
+json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
+json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l field -d 'Print only this field\'s value (no trailing newline when not on a terminal), for scripts; Vault\'s -field=NAME is accepted too' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l increment -d 'The new time to live, from now [default: the mount\'s lease]' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
+json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l field -d 'Print only this field\'s value (no trailing newline when not on a terminal), for scripts; Vault\'s -field=NAME is accepted too' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l prefix -d 'Revoke every lease whose id starts with this, e.g. aws/creds/deploy' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l parallel -d 'Revocations in flight at once (with --prefix)' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l force -d 'Remove the lease records without deleting anything at AWS'
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l format -r -f -a "table\t''
+json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l delete -d 'Delete the users found (their keys, policies and everything attached)'
+complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand help" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand help" -s h -l help -d 'Print help'

@@ -34,12 +34,12 @@ pub enum Error {
     NotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// An AWS call failed; `action` says what awscreds was doing.
-    #[error("{action}: {source}")]
+    /// An AWS call failed; `action` says what awscreds was doing. The cause is part of the
+    /// message (not a `source`), so that it is printed once.
+    #[error("{action}: {cause}")]
     Cloud {
         action: String,
-        #[source]
-        source: CloudError,
+        cause: CloudError,
         hint: Option<String>,
     },
 }
@@ -62,7 +62,7 @@ impl Error {
     pub fn cloud(action: impl Into<String>, source: CloudError) -> Self {
         Error::Cloud {
             action: action.into(),
-            source,
+            cause: source,
             hint: None,
         }
     }

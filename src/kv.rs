@@ -46,7 +46,10 @@ pub fn parse(args: &[String], stdin: &mut dyn Read) -> Result<Map<String, Value>
         }
         let Some((key, raw)) = arg.split_once('=') else {
             return Err(Error::input_hint(
-                format!("invalid key/value pair \"{arg}\": format must be key=value"),
+                format!(
+                    "invalid key/value pair \"{}\": format must be key=value",
+                    redacted(arg)
+                ),
                 "write parameters as KEY=VALUE, KEY=@FILE or KEY=- (standard input)",
             ));
         };
@@ -67,6 +70,21 @@ pub fn parse(args: &[String], stdin: &mut dyn Read) -> Result<Map<String, Value>
         insert(&mut out, key.to_string(), Value::String(value));
     }
     Ok(out)
+}
+
+/// What can be shown of a malformed argument: its leading name, not what may be a secret after
+/// a mistyped `=` (`secret_key:...`).
+fn redacted(arg: &str) -> String {
+    let name: String = arg
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(40)
+        .collect();
+    if name.len() == arg.len() {
+        name
+    } else {
+        format!("{name}...")
+    }
 }
 
 fn read_file(path: &str, what: &str) -> Result<String, Error> {
@@ -150,7 +168,12 @@ mod tests {
     #[test]
     fn errors_are_clear() {
         let err = parse(&args(&["novalue"]), &mut "".as_bytes()).unwrap_err();
-        assert!(err.to_string().contains("format must be key=value"));
+        assert_eq!(
+            err.to_string(),
+            "invalid key/value pair \"novalue\": format must be key=value"
+        );
+        let err = parse(&args(&["secret_key:s3cr3t"]), &mut "".as_bytes()).unwrap_err();
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
         let err = parse(&args(&["a=-", "b=-"]), &mut "x".as_bytes()).unwrap_err();
         assert!(err.to_string().contains("already consumed"));
         let err = parse(&args(&["p=@/no/such/file"]), &mut "".as_bytes()).unwrap_err();

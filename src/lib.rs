@@ -12,4 +12,5 @@ pub mod error;
 pub mod kv;
 pub mod model;
 pub mod output;
+pub mod owner;
 pub mod store;

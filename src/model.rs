@@ -111,4 +111,6 @@ pub struct Lease {
     pub due_at: i64,
     pub attempts: u32,
     pub last_error: Option<String>,
+    /// For a pending lease: the lock token of the process issuing it (see `owner.rs`).
+    pub owner: Option<String>,
 }

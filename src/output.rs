@@ -6,9 +6,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::engine::{Secret, SweepReport};
+use crate::engine::{Orphan, Secret, SweepReport};
 use crate::error::Error;
-use crate::model::Mount;
+use crate::model::{Lease, LeaseState, Mount};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
@@ -144,13 +144,124 @@ pub fn mounts(out: &mut dyn Write, mounts: &[Mount], format: Format) -> Result {
 
 /// The one-line summary of a sweep.
 pub fn sweep_summary(out: &mut dyn Write, report: &SweepReport) -> Result {
-    writeln!(
+    write!(
         out,
         "Swept expired leases: {} revoked, {} failed",
         report.revoked,
         report.failed.len()
     )?;
+    if report.waiting > 0 {
+        write!(out, ", {} waiting", report.waiting)?;
+    }
+    writeln!(out)?;
     Ok(())
+}
+
+/// A lease's state as `lease list` shows it: failing leases say so.
+fn state(lease: &Lease) -> String {
+    match (lease.state, lease.attempts) {
+        (LeaseState::Pending, 0) => "pending".into(),
+        (LeaseState::Active, 0) => "active".into(),
+        (state, n) => format!("{} (failed {n}x)", state.as_str()),
+    }
+}
+
+pub fn leases(out: &mut dyn Write, leases: &[Lease], format: Format) -> Result {
+    match format {
+        Format::Json => {
+            let list: Vec<Value> = leases
+                .iter()
+                .map(|l| {
+                    serde_json::json!({
+                        "lease_id": l.id,
+                        "role": l.role,
+                        "iam_user": l.iam_user,
+                        "issue_time": timestamp(l.issued_at),
+                        "expire_time": timestamp(l.expires_at),
+                        "state": l.state.as_str(),
+                        "attempts": l.attempts,
+                        "last_error": l.last_error,
+                    })
+                })
+                .collect();
+            json_out(out, &list)
+        }
+        Format::Table => {
+            let header = [
+                "Lease ID",
+                "Role",
+                "IAM user",
+                "Issued",
+                "Expires",
+                "State",
+                "Last error",
+            ];
+            let rows: Vec<Vec<String>> = leases
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.id.clone(),
+                        l.role.clone(),
+                        l.iam_user.clone(),
+                        timestamp(l.issued_at),
+                        timestamp(l.expires_at),
+                        state(l),
+                        l.last_error.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            columns(out, &header, &rows)
+        }
+    }
+}
+
+/// `lease lookup`: every field of one lease, as a secret without a lease of its own.
+pub fn lease_detail(lease: &Lease, now: i64) -> Secret {
+    let data = serde_json::json!({
+        "id": lease.id,
+        "mount": lease.mount,
+        "role": lease.role,
+        "iam_user": lease.iam_user,
+        "access_key": lease.access_key_id.clone().unwrap_or_default(),
+        "state": lease.state.as_str(),
+        "issue_time": timestamp(lease.issued_at),
+        "expire_time": timestamp(lease.expires_at),
+        "max_expire_time": timestamp(lease.max_expires_at),
+        "ttl": (lease.expires_at - now).max(0),
+        "renewable": lease.state == LeaseState::Active && lease.expires_at < lease.max_expires_at,
+        "attempts": lease.attempts,
+        "last_error": lease.last_error.clone().unwrap_or_default(),
+    });
+    let Value::Object(data) = data else {
+        unreachable!("an object")
+    };
+    Secret { lease: None, data }
+}
+
+pub fn orphans(out: &mut dyn Write, orphans: &[Orphan], format: Format) -> Result {
+    let status = |o: &Orphan| match &o.deleted {
+        None => "no lease".to_string(),
+        Some(Ok(())) => "deleted".to_string(),
+        Some(Err(e)) => format!("delete failed: {e}"),
+    };
+    match format {
+        Format::Json => {
+            let list: Vec<Value> = orphans
+                .iter()
+                .map(|o| {
+                    serde_json::json!({"mount": o.mount, "iam_user": o.iam_user, "status": status(o)})
+                })
+                .collect();
+            json_out(out, &list)
+        }
+        Format::Table => {
+            let rows: Vec<Vec<String>> = orphans
+                .iter()
+                .map(|o| vec![o.mount.clone(), o.iam_user.clone(), status(o)])
+                .collect();
+            columns(out, &["Mount", "IAM user", "Status"], &rows)
+        }
+    }
 }
 
 /// Unix seconds as RFC 3339, UTC.
@@ -175,15 +286,38 @@ fn json_out<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> Result {
 }
 
 fn table(out: &mut dyn Write, header: (&str, &str), rows: &[(String, String)]) -> Result {
-    let width = rows
+    let rows: Vec<Vec<String>> = rows
         .iter()
-        .map(|(k, _)| k.len())
-        .chain([header.0.len()])
-        .max()
-        .unwrap_or(0);
-    writeln!(out, "{:<width$}    {}", header.0, header.1)?;
-    for (key, value) in rows {
-        writeln!(out, "{key:<width$}    {value}")?;
+        .map(|(k, v)| vec![k.clone(), v.clone()])
+        .collect();
+    columns(out, &[header.0, header.1], &rows)
+}
+
+/// Aligned columns, four spaces apart; the last column is not padded.
+fn columns(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Result {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| -> io::Result<()> {
+        let cells: Vec<&str> = cells.collect();
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count() + 4;
+                text.push_str(cell);
+                text.push_str(&" ".repeat(pad));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(&mut header.iter().copied())?;
+    for row in rows {
+        line(&mut row.iter().map(String::as_str))?;
     }
     Ok(())
 }

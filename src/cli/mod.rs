@@ -3,11 +3,13 @@
 
 mod delete;
 mod help;
+mod lease;
 mod list;
 mod mount;
 mod mounts;
 mod read;
 mod sweep;
+mod tidy;
 mod unmount;
 mod write;
 
@@ -22,6 +24,7 @@ use crate::engine::{Engine, SweepReport};
 use crate::env::EnvVars;
 use crate::error::{Error, ExitStatus};
 use crate::output::{self, Format, OutputError};
+use crate::owner::OwnerLocks;
 use crate::store::SqliteStore;
 
 /// Short-lived AWS credentials, handed out and taken back, without a server.
@@ -61,6 +64,8 @@ pub enum Command {
     Delete(delete::Args),
     List(list::Args),
     Sweep(sweep::Args),
+    Lease(lease::Args),
+    Tidy(tidy::Args),
     Help(help::Args),
 }
 
@@ -112,6 +117,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Delete(args) => delete::run(args, &ctx),
         Command::List(args) => list::run(args, &ctx),
         Command::Sweep(args) => sweep::run(args, &ctx),
+        Command::Lease(args) => lease::run(args, &ctx),
+        Command::Tidy(args) => tidy::run(args, &ctx),
     }
 }
 
@@ -191,10 +198,14 @@ impl Context {
         Ok(dir.join("awscreds").join("awscreds.db"))
     }
 
-    /// Opens the database; no AWS client is built until a command needs one.
+    /// Opens the database; no AWS client is built until a command needs one. Issuing processes
+    /// hold their liveness locks in a directory beside it.
     fn engine(&self) -> anyhow::Result<CliEngine> {
-        let store = SqliteStore::open(&self.db_path()?).map_err(Error::from)?;
-        Ok(Engine::new(store, AwsConnector))
+        let path = self.db_path()?;
+        let store = SqliteStore::open(&path).map_err(Error::from)?;
+        let mut locks = path.clone().into_os_string();
+        locks.push("-locks");
+        Ok(Engine::new(store, AwsConnector).with_owner_locks(OwnerLocks::new(locks)))
     }
 
     /// Opens the engine and first revokes expired leases, within a few seconds; what goes wrong
@@ -229,6 +240,12 @@ fn warn_about(report: &SweepReport) {
         warn(&format!(
             "could not revoke lease {} (IAM user {}): {}; it is kept and retried later",
             failure.lease_id, failure.iam_user, failure.error
+        ));
+    }
+    if report.waiting > 0 {
+        warn(&format!(
+            "{} pending leases name IAM users that IAM does not show yet; kept for a later sweep",
+            report.waiting
         ));
     }
     if report.timed_out {

@@ -23,6 +23,9 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
     let data = kv::parse(&args.data, &mut std::io::stdin())?;
     let engine = ctx.engine_after_reaping()?;
+    if let Some(field) = &args.output.field {
+        engine.check_field(&args.path, field)?;
+    }
     let secret = block_on(engine.read(&args.path, &data))?;
     let (format, field) = (args.output.format, args.output.field.as_deref());
     print(|out| output::secret(out, &secret, format, field, stdout_is_tty()))?;

@@ -1,19 +1,67 @@
+use std::io::IsTerminal;
+
 use anyhow::Result;
 
 use super::{Context, block_on, print, warn_about};
+use crate::duration;
+use crate::engine::{DEFAULT_PARALLEL, PENDING_TIMEOUT, SweepOptions};
 use crate::error::ExitStatus;
 use crate::output;
 
 /// Revoke every expired lease, e.g. from cron
 ///
+/// Also cleans up after issuing processes that died half way: their pending leases are taken
+/// up at once when the process is known to be gone, and in any case after --pending-timeout.
 /// Prints a one-line summary. Leases that cannot be revoked are kept, with their error, and
-/// retried by later runs; the exit status is then 2.
+/// retried by later runs with backoff; the exit status is then 2.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Revocations in flight at once
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL as u64,
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    parallel: u64,
+    /// Clean up a pending lease after this long even if its issuer may still be running;
+    /// 0s forces it (a user that IAM does not show is then taken as gone)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pending_timeout: u64,
+}
 
-pub fn run(_args: Args, ctx: &Context) -> Result<ExitStatus> {
+// The default of --pending-timeout above is written out for clap; keep it the engine's.
+const _: () = assert!(
+    PENDING_TIMEOUT == 300,
+    "--pending-timeout's default says 5m"
+);
+
+fn parse_duration(text: &str) -> Result<u64, String> {
+    duration::parse(text).map_err(|e| e.to_string())
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
     let engine = ctx.engine()?;
-    let report = block_on(engine.sweep(None))?;
+    let options = SweepOptions {
+        pending_timeout: args.pending_timeout as i64,
+        parallel: args.parallel as usize,
+        budget: None,
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("revoking {bar:30} {pos}/{len} leases")
+                .expect("a valid template"),
+        );
+        bar
+    });
+    let progress = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let report = block_on(engine.sweep(&options, &progress));
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = report?;
     warn_about(&report);
     print(|out| output::sweep_summary(out, &report))?;
     Ok(if report.failed.is_empty() {

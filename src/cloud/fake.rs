@@ -1,19 +1,30 @@
 //! An in-memory IAM for unit tests of the engine's logic, with failures that can be injected per
-//! operation. It is never the only test of a feature: integration tests use a real IAM emulator.
+//! operation. Unlike the emulator, it refuses DeleteUser while anything is attached, as real IAM
+//! does. It is never the only test of a feature: integration tests use a real IAM emulator.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use super::{AccessKey, Cloud, CloudError, Connector, NewUser, Result};
+use super::{AccessKey, Attachment, Cloud, CloudError, Connector, NewUser, Result};
 use crate::model::RootConfig;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FakeUser {
     pub path: String,
     pub tags: Vec<(String, String)>,
-    pub keys: Vec<String>,
-    pub policies: BTreeMap<String, String>,
+    /// Kind -> id -> value (the document, for inline policies).
+    pub attached: HashMap<Attachment, BTreeMap<String, String>>,
+    pub login_profile: bool,
+}
+
+impl FakeUser {
+    pub fn ids(&self, kind: Attachment) -> Vec<String> {
+        self.attached
+            .get(&kind)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -37,9 +48,31 @@ impl Connector for FakeConnector {
     }
 }
 
+fn no_such_user(user: &str) -> CloudError {
+    CloudError::NoSuchEntity(format!("The user with name {user} cannot be found."))
+}
+
 impl FakeIam {
     pub fn fail(&self, operation: &'static str, error: CloudError) {
         self.failures.borrow_mut().insert(operation, error);
+    }
+
+    /// Attaches something as someone else would, behind awscreds' back.
+    pub fn attach(&self, user: &str, kind: Attachment, id: &str) {
+        let mut users = self.users.borrow_mut();
+        let u = users.get_mut(user).expect("user exists");
+        u.attached
+            .entry(kind)
+            .or_default()
+            .insert(id.into(), String::new());
+    }
+
+    pub fn operations(&self) -> Vec<String> {
+        self.calls
+            .borrow()
+            .iter()
+            .map(|c| c.split(' ').next().unwrap_or_default().to_string())
+            .collect()
     }
 
     fn call(&self, operation: &'static str, user: &str) -> Result<()> {
@@ -53,10 +86,30 @@ impl FakeIam {
     fn with_user<T>(&self, user: &str, f: impl FnOnce(&mut FakeUser) -> Result<T>) -> Result<T> {
         match self.users.borrow_mut().get_mut(user) {
             Some(u) => f(u),
-            None => Err(CloudError::NoSuchEntity(format!(
-                "The user with name {user} cannot be found."
-            ))),
+            None => Err(no_such_user(user)),
         }
+    }
+}
+
+fn operation(kind: Attachment, list: bool) -> &'static str {
+    use Attachment::*;
+    match (kind, list) {
+        (AccessKey, true) => "ListAccessKeys",
+        (AccessKey, false) => "DeleteAccessKey",
+        (InlinePolicy, true) => "ListUserPolicies",
+        (InlinePolicy, false) => "DeleteUserPolicy",
+        (ManagedPolicy, true) => "ListAttachedUserPolicies",
+        (ManagedPolicy, false) => "DetachUserPolicy",
+        (Group, true) => "ListGroupsForUser",
+        (Group, false) => "RemoveUserFromGroup",
+        (MfaDevice, true) => "ListMFADevices",
+        (MfaDevice, false) => "DeactivateMFADevice",
+        (SshPublicKey, true) => "ListSSHPublicKeys",
+        (SshPublicKey, false) => "DeleteSSHPublicKey",
+        (SigningCertificate, true) => "ListSigningCertificates",
+        (SigningCertificate, false) => "DeleteSigningCertificate",
+        (ServiceSpecificCredential, true) => "ListServiceSpecificCredentials",
+        (ServiceSpecificCredential, false) => "DeleteServiceSpecificCredential",
     }
 }
 
@@ -84,7 +137,10 @@ impl Cloud for Rc<FakeIam> {
     async fn put_user_policy(&self, user: &str, policy_name: &str, document: &str) -> Result<()> {
         self.call("PutUserPolicy", user)?;
         self.with_user(user, |u| {
-            u.policies.insert(policy_name.into(), document.into());
+            u.attached
+                .entry(Attachment::InlinePolicy)
+                .or_default()
+                .insert(policy_name.into(), document.into());
             Ok(())
         })
     }
@@ -98,7 +154,10 @@ impl Cloud for Rc<FakeIam> {
         };
         self.with_user(user, |u| {
             let id = format!("AKIAFAKE{n:012}");
-            u.keys.push(id.clone());
+            u.attached
+                .entry(Attachment::AccessKey)
+                .or_default()
+                .insert(id.clone(), String::new());
             Ok(AccessKey {
                 access_key_id: id,
                 secret_access_key: format!("fake-secret-{n}"),
@@ -106,44 +165,62 @@ impl Cloud for Rc<FakeIam> {
         })
     }
 
-    async fn list_access_keys(&self, user: &str) -> Result<Vec<String>> {
-        self.call("ListAccessKeys", user)?;
-        self.with_user(user, |u| Ok(u.keys.clone()))
+    async fn list(&self, user: &str, kind: Attachment) -> Result<Vec<String>> {
+        self.call(operation(kind, true), user)?;
+        self.with_user(user, |u| Ok(u.ids(kind)))
     }
 
-    async fn delete_access_key(&self, user: &str, access_key_id: &str) -> Result<()> {
-        self.call("DeleteAccessKey", user)?;
+    async fn remove(&self, user: &str, kind: Attachment, id: &str) -> Result<()> {
+        self.call(operation(kind, false), user)?;
         self.with_user(user, |u| {
-            u.keys.retain(|k| k != access_key_id);
-            Ok(())
+            match u.attached.get_mut(&kind).and_then(|m| m.remove(id)) {
+                Some(_) => Ok(()),
+                None => Err(CloudError::NoSuchEntity(format!("{id} not found"))),
+            }
         })
     }
 
-    async fn list_user_policies(&self, user: &str) -> Result<Vec<String>> {
-        self.call("ListUserPolicies", user)?;
-        self.with_user(user, |u| Ok(u.policies.keys().cloned().collect()))
-    }
-
-    async fn delete_user_policy(&self, user: &str, policy_name: &str) -> Result<()> {
-        self.call("DeleteUserPolicy", user)?;
+    async fn delete_login_profile(&self, user: &str) -> Result<()> {
+        self.call("DeleteLoginProfile", user)?;
         self.with_user(user, |u| {
-            u.policies.remove(policy_name);
-            Ok(())
+            if std::mem::take(&mut u.login_profile) {
+                Ok(())
+            } else {
+                Err(CloudError::NoSuchEntity(format!(
+                    "Login profile for {user} not found"
+                )))
+            }
         })
     }
 
     async fn delete_user(&self, user: &str) -> Result<()> {
         self.call("DeleteUser", user)?;
         self.with_user(user, |u| {
-            if !u.keys.is_empty() || !u.policies.is_empty() {
+            if u.login_profile || u.attached.values().any(|m| !m.is_empty()) {
                 return Err(CloudError::Api {
                     code: "DeleteConflict".into(),
-                    message: "Cannot delete entity, must delete policies and keys first.".into(),
+                    message: "Cannot delete entity, must remove attached entities first.".into(),
                 });
             }
             Ok(())
         })?;
         self.users.borrow_mut().remove(user);
         Ok(())
+    }
+
+    async fn list_users(&self, path_prefix: &str) -> Result<Vec<String>> {
+        self.call("ListUsers", path_prefix)?;
+        Ok(self
+            .users
+            .borrow()
+            .iter()
+            .filter(|(_, u)| u.path.starts_with(path_prefix))
+            .map(|(n, _)| n.clone())
+            .collect())
+    }
+
+    async fn user_tags(&self, user: &str) -> Result<Vec<(String, String)>> {
+        self.call("ListUserTags", user)?;
+        self.with_user(user, |u| Ok(u.tags.clone()))
     }
 }

@@ -11,20 +11,27 @@ use std::future::Future;
 
 use crate::model::RootConfig;
 
+/// How many times a call is tried when AWS throttles, fails with 5xx or cannot be reached: the
+/// SDK's standard retry mode, exponential backoff with jitter.
+pub const MAX_ATTEMPTS: u32 = 5;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CloudError {
     /// The IAM entity does not exist (any more).
     #[error("NoSuchEntity: {0}")]
     NoSuchEntity(String),
-    /// AWS asked us to slow down and the SDK's retries did not get through.
-    #[error("throttled by AWS, retries exhausted: {0}")]
+    /// AWS asked us to slow down and the retries did not get through.
+    #[error("throttled by AWS, gave up after {MAX_ATTEMPTS} attempts: {0}")]
     Throttled(String),
     /// AWS answered with an error.
     #[error("{code}: {message}")]
     Api { code: String, message: String },
-    /// AWS could not be reached, or did not answer in time.
-    #[error("cannot reach AWS: {0}")]
+    /// AWS could not be reached, or did not answer in time, after every retry.
+    #[error("cannot reach AWS (gave up after {MAX_ATTEMPTS} attempts): {0}")]
     Unreachable(String),
+    /// AWS failed (HTTP 5xx) on every attempt.
+    #[error("AWS failed, gave up after {MAX_ATTEMPTS} attempts: {0}")]
+    ServerError(String),
     #[error("{0}")]
     Other(String),
 }
@@ -55,6 +62,36 @@ impl std::fmt::Debug for AccessKey {
 
 pub type Result<T, E = CloudError> = std::result::Result<T, E>;
 
+/// What can hang off an IAM user and must be removed before IAM lets the user be deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Attachment {
+    AccessKey,
+    /// Inline policies, by name.
+    InlinePolicy,
+    /// Managed policies, by ARN.
+    ManagedPolicy,
+    Group,
+    /// MFA devices, by serial number; removing one deactivates it.
+    MfaDevice,
+    SshPublicKey,
+    SigningCertificate,
+    ServiceSpecificCredential,
+}
+
+impl Attachment {
+    /// What awscreds itself puts on a user: removed before every DeleteUser.
+    pub const OWN: [Attachment; 2] = [Attachment::AccessKey, Attachment::InlinePolicy];
+    /// What someone else may have added: removed only when IAM refuses DeleteUser.
+    pub const OTHERS: [Attachment; 6] = [
+        Attachment::ManagedPolicy,
+        Attachment::Group,
+        Attachment::MfaDevice,
+        Attachment::SshPublicKey,
+        Attachment::SigningCertificate,
+        Attachment::ServiceSpecificCredential,
+    ];
+}
+
 /// The IAM operations awscreds performs. Listing operations return everything (they follow
 /// pagination markers).
 #[allow(async_fn_in_trait)] // single-threaded runtime: no Send bound wanted
@@ -62,11 +99,14 @@ pub trait Cloud {
     async fn create_user(&self, user: &NewUser<'_>) -> Result<()>;
     async fn put_user_policy(&self, user: &str, policy_name: &str, document: &str) -> Result<()>;
     async fn create_access_key(&self, user: &str) -> Result<AccessKey>;
-    async fn list_access_keys(&self, user: &str) -> Result<Vec<String>>;
-    async fn delete_access_key(&self, user: &str, access_key_id: &str) -> Result<()>;
-    async fn list_user_policies(&self, user: &str) -> Result<Vec<String>>;
-    async fn delete_user_policy(&self, user: &str, policy_name: &str) -> Result<()>;
+    /// The ids of what of `kind` is attached to `user`.
+    async fn list(&self, user: &str, kind: Attachment) -> Result<Vec<String>>;
+    async fn remove(&self, user: &str, kind: Attachment, id: &str) -> Result<()>;
+    async fn delete_login_profile(&self, user: &str) -> Result<()>;
     async fn delete_user(&self, user: &str) -> Result<()>;
+    /// The names of the users under an IAM path.
+    async fn list_users(&self, path_prefix: &str) -> Result<Vec<String>>;
+    async fn user_tags(&self, user: &str) -> Result<Vec<(String, String)>>;
 }
 
 /// Makes a [`Cloud`] for a mount's root configuration. Connecting does no network I/O; it is

@@ -1,23 +1,26 @@
-//! The lease lifecycle: issuing an IAM-user credential and taking it back.
+//! The lease lifecycle: issuing an IAM-user credential, renewing it, and taking it back.
 //!
 //! Invariant: a lease row exists from before the first IAM call until the IAM user is confirmed
-//! gone. Issuing records a `pending` lease first (due for cleanup after [`PENDING_GRACE`]), then
-//! calls CreateUser -> PutUserPolicy -> CreateAccessKey, then activates the lease. If a step fails
-//! the command deletes what it created; if the process dies, a later sweep finds the pending row.
+//! gone. Issuing takes an owner lock (see `owner.rs`), records a `pending` lease naming it, then
+//! calls CreateUser -> PutUserPolicy -> CreateAccessKey, then activates the lease. If a step
+//! fails the command deletes what it created; if the process dies, a sweep finds the pending row
+//! and, since the lock died with the process, cleans it up at once.
 
 use serde_json::{Map, Value};
 
 use super::routes::Target;
 use super::{Engine, LeaseInfo, Secret, username};
-use crate::cloud::{AccessKey, Cloud, CloudError, Connector, NewUser};
+use crate::cloud::{AccessKey, Attachment, Cloud, CloudError, Connector, NewUser};
+use crate::duration;
 use crate::error::{Error, Result};
 use crate::model::{Lease, LeaseState, Role};
 use crate::store::Store;
 
-/// How long a pending lease is left alone before a sweep cleans it up. Also IAM's eventual
-/// consistency window: until then, a user that IAM says does not exist may still appear (Vault
-/// uses the same five minutes before trusting NoSuchEntity in its rollbacks).
-pub const PENDING_GRACE: i64 = 300;
+/// How long a pending lease is left to its issuer before a sweep cleans it up, whatever it
+/// knows about the issuer. Also IAM's eventual consistency window: until then a user that IAM
+/// says does not exist may still appear, so "does not exist" is not trusted for a pending lease
+/// younger than this (Vault waits the same five minutes before trusting NoSuchEntity).
+pub const PENDING_TIMEOUT: i64 = 300;
 /// The IAM path of every user awscreds creates.
 pub const IAM_PATH: &str = "/awscreds/";
 pub const TAG_LEASE: &str = "awscreds:lease-id";
@@ -30,6 +33,15 @@ pub(super) enum Deleted {
     Now,
     /// IAM says it does not exist.
     AlreadyGone,
+}
+
+/// How a revocation ended, short of an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// The IAM user is gone and the lease with it.
+    Done,
+    /// A pending lease whose user IAM does not show yet: kept, and looked at again later.
+    Waiting,
 }
 
 impl<S: Store, C: Connector> Engine<S, C> {
@@ -47,6 +59,7 @@ impl<S: Store, C: Connector> Engine<S, C> {
         let lease_config = self.lease_config(mount)?;
         let cloud = self.cloud(mount).await?;
         let db_id = self.store.db_id()?;
+        let owner = self.owner_token()?;
 
         let now = self.now();
         let mut lease = Lease {
@@ -57,11 +70,12 @@ impl<S: Store, C: Connector> Engine<S, C> {
             access_key_id: None,
             state: LeaseState::Pending,
             issued_at: now,
-            expires_at: now + PENDING_GRACE,
+            expires_at: now + PENDING_TIMEOUT,
             max_expires_at: now + lease_config.lease_max as i64,
-            due_at: now + PENDING_GRACE,
+            due_at: now + PENDING_TIMEOUT,
             attempts: 0,
             last_error: None,
+            owner,
         };
         self.store.insert_lease(&lease)?;
 
@@ -74,8 +88,12 @@ impl<S: Store, C: Connector> Engine<S, C> {
             path: IAM_PATH,
             tags: &tags,
         };
-        if let Err(e) = cloud.create_user(&new_user).await {
-            return Err(self.creation_failed(&lease, e).await);
+        match cloud.create_user(&new_user).await {
+            Ok(()) => {}
+            // The name has 16 random characters: only our own earlier attempt, whose answer was
+            // lost and which the SDK retried, can have made it.
+            Err(CloudError::Api { code, .. }) if code == "EntityAlreadyExists" => {}
+            Err(e) => return Err(self.creation_failed(&lease, e)),
         }
         let key = match self.finish_user(&*cloud, &lease.iam_user, &role).await {
             Ok(key) => key,
@@ -86,21 +104,27 @@ impl<S: Store, C: Connector> Engine<S, C> {
                     .await?;
                 return Err(Error::Cloud {
                     action,
-                    source: e,
+                    cause: e,
                     hint: Some(hint),
                 });
             }
         };
         lease.expires_at = self.now() + lease_config.lease as i64;
-        if let Err(e) = self
+        let activated = self
             .store
-            .activate_lease(&lease.id, &key.access_key_id, lease.expires_at)
-        {
+            .activate_lease(&lease.id, &key.access_key_id, lease.expires_at);
+        if !matches!(activated, Ok(true)) {
             // The credential was never handed out: take it back rather than leave it pending.
             let _ = self
                 .undo(&*cloud, &lease, "recording the lease failed")
                 .await;
-            return Err(e.into());
+            return Err(match activated {
+                Err(e) => e.into(),
+                _ => Error::input(format!(
+                    "lease {} was revoked while it was being issued",
+                    lease.id
+                )),
+            });
         }
 
         let mut data = Map::new();
@@ -129,34 +153,33 @@ impl<S: Store, C: Connector> Engine<S, C> {
     }
 
     /// CreateUser failed. A definite refusal created nothing, so the lease row goes; an error that
-    /// leaves it unknown whether the user exists (a timeout, a dropped connection) keeps the row
-    /// pending for the sweep to settle.
-    async fn creation_failed(&self, lease: &Lease, error: CloudError) -> Error {
+    /// leaves it unknown whether the user exists (a timeout, a dropped connection, a 5xx) keeps
+    /// the row pending for a sweep to settle.
+    fn creation_failed(&self, lease: &Lease, error: CloudError) -> Error {
         let action = format!("creating IAM user {}", lease.iam_user);
         let definite = matches!(error, CloudError::Api { .. } | CloudError::Throttled(_));
-        let kept = if definite {
-            self.store.delete_lease(&lease.id).err()
+        let stored = if definite {
+            self.store.delete_lease(&lease.id)
         } else {
-            self.store
-                .record_failure(&lease.id, &format!("{action}: {error}"), lease.due_at)
-                .err()
+            let why = format!("{action}: {error}");
+            self.store.record_failure(&lease.id, &why, lease.due_at)
         };
-        let mut err = Error::cloud(action, error);
-        if let (Error::Cloud { hint, .. }, false) = (&mut err, definite) {
-            *hint = Some(format!(
-                "if the user was created, awscreds sweep removes it after {} minutes",
-                PENDING_GRACE / 60
-            ));
+        if let Err(e) = stored {
+            return e.into();
         }
-        if let Some(store_error) = kept {
-            return Error::Store(store_error);
+        let hint = (!definite).then(|| {
+            "the lease stays pending; awscreds sweep deletes the user if AWS created it".to_string()
+        });
+        Error::Cloud {
+            action,
+            cause: error,
+            hint,
         }
-        err
     }
 
     /// A step after CreateUser failed: delete what was created and the lease with it. If that
-    /// fails too, the pending lease stays, marked with `why`, and a later sweep retries. Returns a
-    /// hint that tells the user which of the two happened.
+    /// fails too, the pending lease stays, marked with `why`, and a sweep retries once this
+    /// process is gone. Returns a hint that tells the user which of the two happened.
     async fn undo(&self, cloud: &C::Cloud, lease: &Lease, why: &str) -> Result<String> {
         match delete_iam_user(cloud, &lease.iam_user).await {
             Ok(Deleted::Now) => {
@@ -165,22 +188,21 @@ impl<S: Store, C: Connector> Engine<S, C> {
             }
             // Just created, so "does not exist" is IAM's eventual consistency: keep the lease.
             Ok(Deleted::AlreadyGone) | Err(_) => {
-                self.store.record_failure(
-                    &lease.id,
-                    &format!("{why}; cleanup pending"),
-                    lease.due_at,
-                )?;
-                Ok(format!(
-                    "could not delete the IAM user yet; awscreds sweep removes it within {} minutes",
-                    PENDING_GRACE / 60
-                ))
+                let why = format!("{why}; cleanup pending");
+                self.store.record_failure(&lease.id, &why, lease.due_at)?;
+                Ok(
+                    "the IAM user could not be deleted yet; the lease stays pending and \
+                    awscreds sweep deletes it"
+                        .into(),
+                )
             }
         }
     }
 
-    /// Takes a lease back: deletes its IAM user (keys, policies, user) and then the lease row.
-    /// On failure the lease is kept, with the error and a later retry time.
-    pub(super) async fn revoke(&self, lease: &Lease) -> Result<()> {
+    /// Takes a lease back: deletes its IAM user and then the lease row. On failure the lease is
+    /// kept, with the error and a later retry time. A pending lease younger than
+    /// `pending_timeout` whose user IAM does not show is kept too (`Waiting`).
+    pub async fn revoke_lease(&self, lease: &Lease, pending_timeout: i64) -> Result<Revoked> {
         let result = match self.cloud(&lease.mount).await {
             Ok(cloud) => delete_iam_user(&*cloud, &lease.iam_user)
                 .await
@@ -188,56 +210,163 @@ impl<S: Store, C: Connector> Engine<S, C> {
             Err(e) => Err(e),
         };
         let now = self.now();
-        let err = match result {
-            // A pending lease younger than the grace period may name a user that IAM does not
-            // show yet; only after it is "does not exist" trusted.
+        match result {
             Ok(Deleted::AlreadyGone)
-                if lease.state == LeaseState::Pending && now < lease.issued_at + PENDING_GRACE =>
+                if lease.state == LeaseState::Pending
+                    && now < lease.issued_at + pending_timeout =>
             {
-                Error::input(format!(
-                    "IAM does not show user {} yet (eventual consistency); will retry",
-                    lease.iam_user
-                ))
+                let why = format!(
+                    "IAM does not show user {} (yet); retried until {} after issue",
+                    lease.iam_user,
+                    duration::format(pending_timeout as u64)
+                );
+                let retry_at = (now + retry_delay(0)).min(lease.issued_at + pending_timeout);
+                self.store.record_failure(&lease.id, &why, retry_at)?;
+                Ok(Revoked::Waiting)
             }
-            Ok(_) => return Ok(self.store.delete_lease(&lease.id)?),
-            Err(e) => e,
+            Ok(_) => {
+                self.store.delete_lease(&lease.id)?;
+                Ok(Revoked::Done)
+            }
+            Err(err) => {
+                let retry_at = now + retry_delay(lease.attempts);
+                self.store
+                    .record_failure(&lease.id, &err.to_string(), retry_at)?;
+                Err(err)
+            }
+        }
+    }
+
+    /// `lease renew ID [--increment]`: moves the expiry to now + increment (default: the mount's
+    /// lease), never past issue time + lease_max. Returns the new duration and a warning when it
+    /// was capped.
+    pub fn renew(&self, id: &str, increment: Option<u64>) -> Result<(LeaseInfo, Option<String>)> {
+        let lease = self.lease(id)?;
+        if lease.state != LeaseState::Active {
+            return Err(Error::input_hint(
+                format!("lease {id} is still being issued and cannot be renewed"),
+                "renew it once it is active (awscreds lease lookup ID)",
+            ));
+        }
+        let now = self.now();
+        if lease.expires_at >= lease.max_expires_at {
+            return Err(Error::input_hint(
+                format!("lease {id} is already at its maximum and cannot be renewed"),
+                format!(
+                    "it expires at {} (issue time + lease_max); read new credentials instead",
+                    crate::output::timestamp(lease.max_expires_at)
+                ),
+            ));
+        }
+        let increment = match increment {
+            Some(secs) => secs,
+            None => self.lease_config(&lease.mount)?.lease,
         };
-        self.store.record_failure(
-            &lease.id,
-            &err.to_string(),
-            now + retry_delay(lease.attempts),
-        )?;
-        Err(err)
+        let wanted = now + increment as i64;
+        let mut warning = None;
+        let expires_at = if wanted > lease.max_expires_at {
+            warning = Some(format!(
+                "TTL of \"{}\" exceeded the effective max_ttl of \"{}\"; TTL value is capped \
+                 accordingly",
+                duration::format(increment),
+                duration::format((lease.max_expires_at - now).max(0) as u64)
+            ));
+            lease.max_expires_at
+        } else {
+            wanted
+        };
+        if !self.store.renew_lease(id, expires_at)? {
+            return Err(Error::input(format!("lease {id} is no longer active")));
+        }
+        let info = LeaseInfo {
+            id: id.to_string(),
+            duration: (expires_at - now).max(0) as u64,
+            renewable: expires_at < lease.max_expires_at,
+        };
+        Ok((info, warning))
+    }
+
+    /// One lease by id, or a clear error.
+    pub fn lease(&self, id: &str) -> Result<Lease> {
+        self.store.lease(id)?.ok_or_else(|| {
+            Error::input_hint(
+                format!("lease not found: {id}"),
+                "awscreds lease list shows the leases",
+            )
+        })
     }
 }
 
 /// Seconds until a failed revocation is tried again: 30 s doubling per attempt, at most an hour.
-fn retry_delay(attempts: u32) -> i64 {
+pub(super) fn retry_delay(attempts: u32) -> i64 {
     (30i64 << attempts.min(7)).min(3600)
 }
 
-/// Deletes an IAM user and what IAM requires gone first: its access keys and inline policies.
-/// "No such entity" for anything along the way means someone already deleted it.
+fn is_conflict(e: &CloudError) -> bool {
+    matches!(e, CloudError::Api { code, .. } if code == "DeleteConflict")
+}
+
+/// Removes every attachment of `kind`; `Ok(false)` when the user does not exist.
+async fn strip<T: Cloud + ?Sized>(
+    cloud: &T,
+    user: &str,
+    kind: Attachment,
+) -> std::result::Result<bool, CloudError> {
+    let ids = match cloud.list(user, kind).await {
+        Err(CloudError::NoSuchEntity(_)) => return Ok(false),
+        other => other?,
+    };
+    for id in &ids {
+        match cloud.remove(user, kind, id).await {
+            Ok(()) | Err(CloudError::NoSuchEntity(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// Deletes an IAM user. First what awscreds put on it (access keys, inline policies) and the
+/// user; only if IAM refuses because someone attached more (a login profile, MFA, managed
+/// policies, groups, SSH keys, certificates, service credentials: Vault leaks the user here, its
+/// issue #16685) is everything else removed, best effort, and DeleteUser tried again. So the
+/// usual revocation costs the fewest calls, and the unusual one still leaves nothing behind.
+/// "No such entity" for the user means someone already deleted it.
 pub(super) async fn delete_iam_user<T: Cloud + ?Sized>(
     cloud: &T,
     user: &str,
 ) -> std::result::Result<Deleted, CloudError> {
-    let gone_ok = |r: std::result::Result<(), CloudError>| match r {
-        Err(CloudError::NoSuchEntity(_)) => Ok(()),
-        other => other,
-    };
-    let keys = match cloud.list_access_keys(user).await {
-        Err(CloudError::NoSuchEntity(_)) => return Ok(Deleted::AlreadyGone),
-        other => other?,
-    };
-    for key in &keys {
-        gone_ok(cloud.delete_access_key(user, key).await)?;
-    }
-    for policy in &cloud.list_user_policies(user).await? {
-        gone_ok(cloud.delete_user_policy(user, policy).await)?;
+    for kind in Attachment::OWN {
+        if !strip(cloud, user, kind).await? {
+            return Ok(Deleted::AlreadyGone);
+        }
     }
     match cloud.delete_user(user).await {
+        Ok(()) => return Ok(Deleted::Now),
+        Err(CloudError::NoSuchEntity(_)) => return Ok(Deleted::AlreadyGone),
+        Err(e) if is_conflict(&e) => {}
+        Err(e) => return Err(e),
+    }
+    let mut trouble: Option<CloudError> = None;
+    match cloud.delete_login_profile(user).await {
+        Ok(()) | Err(CloudError::NoSuchEntity(_)) => {}
+        Err(e) => trouble = Some(e),
+    }
+    // OWN again: someone may have added a key or an inline policy meanwhile.
+    for kind in Attachment::OTHERS.into_iter().chain(Attachment::OWN) {
+        if let Err(e) = strip(cloud, user, kind).await {
+            trouble.get_or_insert(e);
+        }
+    }
+    match cloud.delete_user(user).await {
+        Ok(()) => Ok(Deleted::Now),
         Err(CloudError::NoSuchEntity(_)) => Ok(Deleted::AlreadyGone),
-        other => other.map(|()| Deleted::Now),
+        Err(CloudError::Api { code, message }) if trouble.is_some() => Err(CloudError::Api {
+            code,
+            message: format!(
+                "{message} (while removing what is attached: {})",
+                trouble.expect("checked")
+            ),
+        }),
+        Err(e) => Err(e),
     }
 }

@@ -11,7 +11,11 @@ pub mod routes;
 mod sweep;
 mod username;
 
-pub use sweep::{Failure, SweepReport};
+mod tidy;
+
+pub use lease::{IAM_PATH, PENDING_TIMEOUT, Revoked, TAG_DB, TAG_LEASE};
+pub use sweep::{DEFAULT_PARALLEL, Failure, SweepOptions, SweepReport};
+pub use tidy::{Orphan, TidyReport};
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -22,6 +26,7 @@ use serde_json::{Map, Value};
 use crate::cloud::Connector;
 use crate::error::{Error, Result};
 use crate::model::{Mount, RootConfig};
+use crate::owner::{OwnerGuard, OwnerLocks};
 use crate::store::{Store, StoreError};
 use routes::{Op, Route, Target};
 
@@ -62,6 +67,11 @@ pub struct Engine<S, C: Connector> {
     /// One AWS client per mount, built on first use within this invocation.
     clouds: RefCell<HashMap<String, Rc<C::Cloud>>>,
     clock: fn() -> i64,
+    /// Where issuing processes hold their liveness locks; `None` (in-memory tests): no locks,
+    /// and pending leases wait for their timeout.
+    owners: Option<OwnerLocks>,
+    /// This process's own lock, taken on its first issue and held until it exits.
+    owner: RefCell<Option<OwnerGuard>>,
 }
 
 fn system_clock() -> i64 {
@@ -75,7 +85,33 @@ impl<S: Store, C: Connector> Engine<S, C> {
             connector,
             clouds: RefCell::new(HashMap::new()),
             clock: system_clock,
+            owners: None,
+            owner: RefCell::new(None),
         }
+    }
+
+    /// Keeps issuing processes' liveness locks in `locks`.
+    pub fn with_owner_locks(mut self, locks: OwnerLocks) -> Self {
+        self.owners = Some(locks);
+        self
+    }
+
+    /// The token of this process's owner lock, taken on first use.
+    fn owner_token(&self) -> Result<Option<String>> {
+        let Some(locks) = &self.owners else {
+            return Ok(None);
+        };
+        let mut owner = self.owner.borrow_mut();
+        if owner.is_none() {
+            let guard = locks.acquire().map_err(|e| {
+                Error::input(format!(
+                    "cannot take a lock in {}: {e}",
+                    locks.dir().display()
+                ))
+            })?;
+            *owner = Some(guard);
+        }
+        Ok(owner.as_ref().map(|g| g.token().to_string()))
     }
 
     /// Replaces the clock (unix seconds), for tests.
@@ -141,6 +177,24 @@ impl<S: Store, C: Connector> Engine<S, C> {
             _ => unreachable!("check_op refuses delete here"),
         }
         Ok(target.path())
+    }
+
+    /// The leases whose id starts with `prefix`, by id.
+    pub fn leases(&self, prefix: &str) -> Result<Vec<crate::model::Lease>> {
+        Ok(self.store.leases_with_prefix(prefix)?)
+    }
+
+    /// Refuses a `--field` that a read of `path` would not return, before the read has effects
+    /// (issuing credentials that nobody would see).
+    pub fn check_field(&self, path: &str, field: &str) -> Result<()> {
+        let outputs = self.target(path)?.route.spec().outputs;
+        if outputs.is_empty() || outputs.contains(&field) {
+            return Ok(());
+        }
+        Err(Error::input_hint(
+            format!("Field \"{field}\" not present in secret"),
+            format!("fields: {}", outputs.join(", ")),
+        ))
     }
 
     /// Lists the keys under `path`; returns the full path and the keys, sorted.
@@ -265,13 +319,16 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
-    use crate::cloud::CloudError;
     use crate::cloud::fake::{FakeConnector, FakeIam};
+    use crate::cloud::{Attachment, CloudError};
+    use crate::model::Lease;
     use crate::store::SqliteStore;
 
     const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
 
-    fn engine() -> (Engine<SqliteStore, FakeConnector>, Rc<FakeIam>) {
+    type TestEngine = Engine<SqliteStore, FakeConnector>;
+
+    fn engine() -> (TestEngine, Rc<FakeIam>) {
         let iam = Rc::new(FakeIam::default());
         let engine = Engine::new(
             SqliteStore::in_memory().unwrap(),
@@ -293,44 +350,60 @@ mod tests {
         (engine, iam)
     }
 
-    fn leases(engine: &Engine<SqliteStore, FakeConnector>) -> usize {
-        let now = engine.now();
-        engine.store.claim_mount_leases("aws", now).unwrap().len()
+    fn leases(engine: &TestEngine) -> Vec<Lease> {
+        engine.store.leases_with_prefix("").unwrap()
+    }
+
+    fn issue(engine: &TestEngine) -> Secret {
+        block(engine.read("creds/r", &Map::new())).unwrap()
+    }
+
+    fn api(code: &str) -> CloudError {
+        CloudError::Api {
+            code: code.into(),
+            message: "no".into(),
+        }
     }
 
     #[test]
     fn issuing_makes_exactly_three_iam_calls() {
         let (engine, iam) = engine();
-        let secret = block(engine.read("creds/r", &Map::new())).unwrap();
-        let calls: Vec<String> = iam
-            .calls
-            .borrow()
-            .iter()
-            .map(|c| c.split(' ').next().unwrap().to_string())
-            .collect();
-        assert_eq!(calls, ["CreateUser", "PutUserPolicy", "CreateAccessKey"]);
+        let secret = issue(&engine);
+        assert_eq!(
+            iam.operations(),
+            ["CreateUser", "PutUserPolicy", "CreateAccessKey"]
+        );
         let users = iam.users.borrow();
         let (name, user) = users.iter().next().unwrap();
         assert!(name.starts_with("awscreds-r-"));
-        assert_eq!(user.policies.get("r").map(String::as_str), Some(POLICY));
-        assert_eq!(secret.data["access_key"], user.keys[0].as_str());
+        assert_eq!(user.ids(Attachment::InlinePolicy), ["r"]);
+        assert_eq!(
+            secret.data["access_key"],
+            user.ids(Attachment::AccessKey)[0].as_str()
+        );
         assert_eq!(user.tags[0].1, secret.lease.unwrap().id);
+        assert_eq!(user.path, "/awscreds/");
     }
 
     #[test]
     fn a_failed_step_deletes_the_user_and_the_lease() {
         let (engine, iam) = engine();
-        iam.fail(
-            "CreateAccessKey",
-            CloudError::Api {
-                code: "LimitExceeded".into(),
-                message: "no".into(),
-            },
-        );
+        iam.fail("CreateAccessKey", api("LimitExceeded"));
         let err = block(engine.read("creds/r", &Map::new())).unwrap_err();
         assert_eq!(err.exit_status(), crate::error::ExitStatus::Cloud);
         assert!(iam.users.borrow().is_empty());
-        assert_eq!(leases(&engine), 0);
+        assert!(leases(&engine).is_empty());
+    }
+
+    #[test]
+    fn a_retried_create_user_that_had_succeeded_is_ours() {
+        let (engine, iam) = engine();
+        iam.fail("CreateUser", api("EntityAlreadyExists"));
+        // The fake refuses before creating; the engine goes on as if its first attempt had
+        // worked, fails at PutUserPolicy (no such user), and keeps the lease to be settled.
+        let err = block(engine.read("creds/r", &Map::new())).unwrap_err();
+        assert!(err.to_string().starts_with("setting up IAM user"), "{err}");
+        assert_eq!(leases(&engine).len(), 1);
     }
 
     #[test]
@@ -341,8 +414,7 @@ mod tests {
         iam.fail("DeleteUser", boom);
         block(engine.read("creds/r", &Map::new())).unwrap_err();
         assert_eq!(iam.users.borrow().len(), 1);
-        let now = engine.now();
-        let kept = engine.store.claim_mount_leases("aws", now).unwrap();
+        let kept = leases(&engine);
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].state, crate::model::LeaseState::Pending);
         assert!(
@@ -355,13 +427,85 @@ mod tests {
     }
 
     #[test]
+    fn revoking_removes_what_others_attached_only_when_iam_insists() {
+        let (engine, iam) = engine();
+        issue(&engine);
+        let lease = leases(&engine).remove(0);
+        iam.calls.borrow_mut().clear();
+        block(engine.revoke_lease(&lease, 300)).unwrap();
+        assert_eq!(
+            iam.operations(),
+            [
+                "ListAccessKeys",
+                "DeleteAccessKey",
+                "ListUserPolicies",
+                "DeleteUserPolicy",
+                "DeleteUser"
+            ]
+        );
+
+        issue(&engine);
+        let lease = leases(&engine).remove(0);
+        for kind in Attachment::OTHERS {
+            iam.attach(&lease.iam_user, kind, "someone-elses");
+        }
+        iam.users
+            .borrow_mut()
+            .get_mut(&lease.iam_user)
+            .unwrap()
+            .login_profile = true;
+        block(engine.revoke_lease(&lease, 300)).unwrap();
+        assert!(iam.users.borrow().is_empty());
+        assert!(leases(&engine).is_empty());
+    }
+
+    #[test]
+    fn a_failed_revocation_is_kept_with_backoff() {
+        let (engine, iam) = engine();
+        issue(&engine);
+        let lease = leases(&engine).remove(0);
+        iam.fail("DeleteUser", api("ServiceFailure"));
+        block(engine.revoke_lease(&lease, 300)).unwrap_err();
+        let kept = leases(&engine).remove(0);
+        assert_eq!(kept.attempts, 1);
+        assert!(kept.due_at >= engine.now() + 30);
+        assert!(kept.last_error.unwrap().contains("ServiceFailure"));
+    }
+
+    #[test]
     fn reaping_builds_no_client_when_nothing_is_due() {
         let (engine, iam) = engine();
-        block(engine.read("creds/r", &Map::new())).unwrap();
+        issue(&engine);
         iam.calls.borrow_mut().clear();
         engine.clouds.borrow_mut().clear();
         assert_eq!(block(engine.reap()).unwrap(), None);
         assert!(engine.clouds.borrow().is_empty());
+        assert!(iam.calls.borrow().is_empty());
+    }
+
+    #[test]
+    fn renewal_is_capped_at_lease_max() {
+        let (engine, _iam) = engine();
+        let mut lease_config = Map::new();
+        lease_config.insert("lease".into(), "1h".into());
+        lease_config.insert("lease_max".into(), "2h".into());
+        engine.write("aws/config/lease", &lease_config).unwrap();
+        let id = issue(&engine).lease.unwrap().id;
+        let (info, warning) = engine.renew(&id, Some(1800)).unwrap();
+        assert_eq!((info.duration, warning), (1800, None));
+        let (info, warning) = engine.renew(&id, Some(3 * 3600)).unwrap();
+        assert!(info.duration <= 7200 && !info.renewable);
+        assert!(warning.unwrap().contains("capped"));
+        let err = engine.renew(&id, None).unwrap_err();
+        assert!(err.to_string().contains("already at its maximum"), "{err}");
+    }
+
+    #[test]
+    fn a_field_creds_do_not_return_is_refused_before_issuing() {
+        let (engine, iam) = engine();
+        engine.check_field("creds/r", "secret_key").unwrap();
+        let err = engine.check_field("creds/r", "nope").unwrap_err();
+        assert_eq!(err.to_string(), "Field \"nope\" not present in secret");
         assert!(iam.calls.borrow().is_empty());
     }
 

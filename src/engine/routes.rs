@@ -74,6 +74,9 @@ pub struct RouteSpec {
     pub synopsis: &'static str,
     pub description: &'static str,
     pub ops: &'static [Op],
+    /// The fields a read returns, where reading has effects (issuing): `--field` is checked
+    /// against them before anything happens.
+    pub outputs: &'static [&'static str],
     /// Parameters of `write` (and of `read`, for none of these routes yet).
     pub fields: &'static [Field],
 }
@@ -86,6 +89,7 @@ pub const CONFIG_ROOT: RouteSpec = RouteSpec {
 IAM users, policies and access keys. This endpoint is used to configure those credentials. Reading \
 it shows everything but the secret key, which is never printed.",
     ops: &[Op::Read, Op::Write],
+    outputs: &[],
     fields: &[
         required(
             "access_key",
@@ -123,6 +127,7 @@ pub const CONFIG_LEASE: RouteSpec = RouteSpec {
 Durations are seconds or a number with a unit suffix (s, m, h); hour is the largest unit. When \
 never written, lease is 1h and lease_max 24h.",
     ops: &[Op::Read, Op::Write],
+    outputs: &[],
     fields: &[
         required(
             "lease",
@@ -143,6 +148,7 @@ pub const ROLE_LIST: RouteSpec = RouteSpec {
     synopsis: "List the existing roles in this backend.",
     description: "Lists the names of the roles of this mount, sorted.",
     ops: &[Op::List],
+    outputs: &[],
     fields: &[],
 };
 
@@ -158,6 +164,7 @@ user could request access credentials at \"aws/creds/deploy\".
 The policy is checked to be a JSON object with a \"Statement\" and stored compacted. Deleting a \
 role does not revoke the credentials already issued for it: their leases run their course.",
     ops: &[Op::Read, Op::Write, Op::Delete],
+    outputs: &[],
     fields: &[
         field("name", "string", "Name of the role; if given, must match the path"),
         required(
@@ -178,6 +185,13 @@ Every read creates a new IAM user named awscreds-<role>-<unix time>-<random> und
 credentials are valid for the mount's lease (see config/lease); when the lease expires, the next \
 awscreds invocation or \"awscreds sweep\" deletes the access keys, the inline policies and the user.",
     ops: &[Op::Read],
+    outputs: &[
+        "lease_id",
+        "lease_duration",
+        "lease_renewable",
+        "access_key",
+        "secret_key",
+    ],
     fields: &[],
 };
 
@@ -289,6 +303,7 @@ pub fn parse_route(mount: &str, rest: &str) -> Result<Route, Error> {
         Some(("config", "lease")) => Route::ConfigLease,
         Some(("roles", "")) => Route::RoleList,
         Some(("roles", name)) => Route::Role(check_name(mount, name)?),
+        Some(("creds", "")) => return Err(no_route()),
         Some(("creds", name)) => Route::Creds(check_name(mount, name)?),
         Some(_) => return Err(no_route()),
     };

@@ -48,8 +48,9 @@ pub trait Store {
     fn role_names(&self, mount: &str) -> Result<Vec<String>>;
 
     fn insert_lease(&self, lease: &Lease) -> Result<()>;
-    /// Marks a pending lease as handed out, due for revocation at `expires_at`.
-    fn activate_lease(&self, id: &str, access_key_id: &str, expires_at: i64) -> Result<()>;
+    /// Marks a pending lease as handed out, due for revocation at `expires_at`; false when the
+    /// lease is gone (revoked while it was being issued).
+    fn activate_lease(&self, id: &str, access_key_id: &str, expires_at: i64) -> Result<bool>;
     fn lease(&self, id: &str) -> Result<Option<Lease>>;
     fn delete_lease(&self, id: &str) -> Result<()>;
     /// Keeps a lease whose revocation failed, with the error, one more attempt, and when to retry.
@@ -61,6 +62,18 @@ pub trait Store {
     /// Atomically takes up to `limit` due leases, earliest first, and holds them until `hold_until`
     /// so that a concurrent sweep does not take them too.
     fn claim_due(&self, now: i64, hold_until: i64, limit: usize) -> Result<Vec<Lease>>;
-    /// Atomically takes every lease of a mount (for unmount), due or not.
-    fn claim_mount_leases(&self, mount: &str, hold_until: i64) -> Result<Vec<Lease>>;
+    /// The leases whose id starts with `prefix` (a plain string prefix, not a pattern), by id.
+    fn leases_with_prefix(&self, prefix: &str) -> Result<Vec<Lease>>;
+    /// Every pending lease (there are few: issuing is in progress, or its issuer died).
+    fn pending_leases(&self) -> Result<Vec<Lease>>;
+    /// Makes a lease due now (its issuer is known to be gone).
+    fn make_due(&self, id: &str, now: i64) -> Result<()>;
+    /// Moves an active lease's expiry; false when there is no such active lease.
+    fn renew_lease(&self, id: &str, expires_at: i64) -> Result<bool>;
+    /// Atomically takes every lease whose id starts with `prefix`, due or not.
+    fn claim_prefix(&self, prefix: &str, hold_until: i64) -> Result<Vec<Lease>>;
+    /// Whether some lease names this IAM user (indexed).
+    fn has_user(&self, iam_user: &str) -> Result<bool>;
+    /// How many leases are due (for progress reporting).
+    fn count_due(&self, now: i64) -> Result<u64>;
 }

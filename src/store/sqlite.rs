@@ -12,7 +12,10 @@ use super::{Result, Store, StoreError};
 use crate::model::{Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig};
 
 /// Applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_lease_owner.sql"),
+];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -115,7 +118,7 @@ fn schema_version(conn: &Connection) -> Result<usize> {
 }
 
 const LEASE_COLUMNS: &str = "id, mount, role, iam_user, access_key_id, state, issued_at, \
-     expires_at, max_expires_at, due_at, attempts, last_error";
+     expires_at, max_expires_at, due_at, attempts, last_error, owner";
 
 fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<Lease> {
     let state: String = row.get(5)?;
@@ -138,7 +141,14 @@ fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<Lease> {
         due_at: row.get(9)?,
         attempts: row.get(10)?,
         last_error: row.get(11)?,
+        owner: row.get(12)?,
     })
+}
+
+/// The smallest string above every string that starts with `prefix`, so that a prefix match is a
+/// range scan of the primary key (SQLite compares text bytewise; U+10FFFF sorts last in UTF-8).
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -257,7 +267,7 @@ impl Store for SqliteStore {
         self.conn.execute(
             &format!(
                 "INSERT INTO leases ({LEASE_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
             ),
             params![
                 l.id,
@@ -271,19 +281,20 @@ impl Store for SqliteStore {
                 l.max_expires_at,
                 l.due_at,
                 l.attempts,
-                l.last_error
+                l.last_error,
+                l.owner
             ],
         )?;
         Ok(())
     }
 
-    fn activate_lease(&self, id: &str, access_key_id: &str, expires_at: i64) -> Result<()> {
-        self.conn.execute(
+    fn activate_lease(&self, id: &str, access_key_id: &str, expires_at: i64) -> Result<bool> {
+        let changed = self.conn.execute(
             "UPDATE leases SET state = 'active', access_key_id = ?2, expires_at = ?3, \
-             due_at = ?3 WHERE id = ?1",
+             due_at = ?3, owner = NULL WHERE id = ?1 AND state = 'pending'",
             params![id, access_key_id, expires_at],
         )?;
-        Ok(())
+        Ok(changed == 1)
     }
 
     fn lease(&self, id: &str) -> Result<Option<Lease>> {
@@ -332,14 +343,63 @@ impl Store for SqliteStore {
         Ok(leases)
     }
 
-    fn claim_mount_leases(&self, mount: &str, hold_until: i64) -> Result<Vec<Lease>> {
+    fn leases_with_prefix(&self, prefix: &str) -> Result<Vec<Lease>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "UPDATE leases SET due_at = ?2 WHERE mount = ?1 RETURNING {LEASE_COLUMNS}"
+            "SELECT {LEASE_COLUMNS} FROM leases WHERE id >= ?1 AND id < ?2 ORDER BY id"
         ))?;
-        let rows = stmt.query_map(params![mount, hold_until], lease_from_row)?;
+        let rows = stmt.query_map(params![prefix, prefix_end(prefix)], lease_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn pending_leases(&self) -> Result<Vec<Lease>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {LEASE_COLUMNS} FROM leases WHERE state = 'pending'"
+        ))?;
+        let rows = stmt.query_map([], lease_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn make_due(&self, id: &str, now: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE leases SET due_at = ?2 WHERE id = ?1 AND due_at > ?2",
+            params![id, now],
+        )?;
+        Ok(())
+    }
+
+    fn renew_lease(&self, id: &str, expires_at: i64) -> Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE leases SET expires_at = ?2, due_at = ?2 WHERE id = ?1 AND state = 'active'",
+            params![id, expires_at],
+        )? > 0)
+    }
+
+    fn claim_prefix(&self, prefix: &str, hold_until: i64) -> Result<Vec<Lease>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "UPDATE leases SET due_at = ?3 WHERE id >= ?1 AND id < ?2 RETURNING {LEASE_COLUMNS}"
+        ))?;
+        let rows = stmt.query_map(
+            params![prefix, prefix_end(prefix), hold_until],
+            lease_from_row,
+        )?;
         let mut leases: Vec<Lease> = rows.collect::<rusqlite::Result<_>>()?;
         leases.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(leases)
+    }
+
+    fn has_user(&self, iam_user: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM leases WHERE iam_user = ?1")?
+            .exists([iam_user])?)
+    }
+
+    fn count_due(&self, now: i64) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM leases WHERE due_at <= ?1",
+            [now],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 }
 
@@ -361,6 +421,7 @@ mod tests {
             due_at,
             attempts: 0,
             last_error: None,
+            owner: None,
         }
     }
 

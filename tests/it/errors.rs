@@ -538,7 +538,7 @@ fn a_missing_field_is_refused() {
 /// A field that credentials never have could be refused before any IAM user is made; instead a
 /// live credential is created that nobody ever sees.
 #[test]
-#[ignore = "bug: read -field=NAME of creds issues an IAM user and a lease before refusing the field"]
+
 fn a_missing_field_on_creds_issues_nothing() {
     let env = with_role("err_credfield");
     let run = refused(

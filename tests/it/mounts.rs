@@ -502,7 +502,7 @@ fn unmount_that_cannot_revoke_removes_nothing_until_fixed() {
 /// The error of a failed unmount carries its cause twice: `Error::Cloud` prints "{action}:
 /// {source}" and the CLI's `{:#}` then appends the source (its `#[source]`) again.
 #[test]
-#[ignore = "bug: AWS errors print their cause twice on the error line"]
+
 fn unmount_failure_names_its_cause_once() {
     let env = Env::new();
     env.configure("prod");

@@ -1,0 +1,44 @@
+use anyhow::Result;
+
+use super::{Context, block_on, print};
+use crate::error::ExitStatus;
+use crate::output::{self, Format};
+
+/// Find IAM users this database created that no lease knows, and with --delete remove them
+///
+/// Every IAM user awscreds creates carries the tag awscreds:db with this database's id and lives
+/// under the IAM path /awscreds/. Such a user without a lease should never exist; if one does
+/// (the database was restored from a backup, say), nothing else would ever revoke it.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Delete the users found (their keys, policies and everything attached)
+    #[arg(long)]
+    delete: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
+    let engine = ctx.engine_after_reaping()?;
+    let report = block_on(engine.tidy(args.delete))?;
+    for mount in &report.skipped {
+        super::warn(&format!("{mount}/config/root is not configured; skipped"));
+    }
+    if report.orphans.is_empty() && args.format == Format::Table {
+        println!("No IAM users without a lease");
+        return Ok(ExitStatus::Success);
+    }
+    print(|out| output::orphans(out, &report.orphans, args.format))?;
+    let failed = report
+        .orphans
+        .iter()
+        .any(|o| matches!(o.deleted, Some(Err(_))));
+    if !args.delete && !report.orphans.is_empty() {
+        eprintln!("hint: awscreds tidy --delete deletes them");
+    }
+    Ok(if failed {
+        ExitStatus::Cloud
+    } else {
+        ExitStatus::Success
+    })
+}

@@ -1,0 +1,78 @@
+//! `awscreds tidy`: the last line of defence. It lists the IAM users that this database created
+//! (tagged with its id, under the awscreds IAM path) but that no lease knows, and can delete them.
+//! Such users should not exist; if one does, nothing else would ever revoke it.
+
+use super::Engine;
+use super::lease::{Deleted, IAM_PATH, TAG_DB, delete_iam_user};
+use crate::cloud::{Cloud, CloudError, Connector};
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// An IAM user that this database created and no lease knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orphan {
+    pub mount: String,
+    pub iam_user: String,
+    /// What became of it with `--delete`: `None` if not asked, else the outcome.
+    pub deleted: Option<Result<(), String>>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TidyReport {
+    pub orphans: Vec<Orphan>,
+    /// Mounts without root configuration, which could not be looked at.
+    pub skipped: Vec<String>,
+}
+
+impl<S: Store, C: Connector> Engine<S, C> {
+    /// Finds (and with `delete`, deletes) this database's IAM users that no lease knows, in the
+    /// account of every configured mount.
+    pub async fn tidy(&self, delete: bool) -> Result<TidyReport> {
+        let db_id = self.store.db_id()?;
+        let mut report = TidyReport::default();
+        for mount in self.store.mounts()? {
+            if self.store.root_config(&mount.path)?.is_none() {
+                report.skipped.push(mount.path);
+                continue;
+            }
+            let cloud = self.cloud(&mount.path).await?;
+            let listing = cloud.list_users(IAM_PATH).await;
+            let users = listing
+                .map_err(|e| Error::cloud(format!("listing IAM users for {}", mount.path), e))?;
+            for user in users {
+                // Several mounts may share an account: report each user once.
+                if report.orphans.iter().any(|o| o.iam_user == user)
+                    || self.store.has_user(&user)?
+                {
+                    continue;
+                }
+                let tags = match cloud.user_tags(&user).await {
+                    Ok(tags) => tags,
+                    Err(CloudError::NoSuchEntity(_)) => continue,
+                    Err(e) => return Err(Error::cloud(format!("reading the tags of {user}"), e)),
+                };
+                if !tags.iter().any(|(k, v)| k == TAG_DB && *v == db_id) {
+                    continue;
+                }
+                // Looked up again just before deciding: a lease may have been recorded meanwhile.
+                if self.store.has_user(&user)? {
+                    continue;
+                }
+                let deleted = if delete {
+                    Some(match delete_iam_user(&*cloud, &user).await {
+                        Ok(Deleted::Now | Deleted::AlreadyGone) => Ok(()),
+                        Err(e) => Err(e.to_string()),
+                    })
+                } else {
+                    None
+                };
+                report.orphans.push(Orphan {
+                    mount: mount.path.clone(),
+                    iam_user: user,
+                    deleted,
+                });
+            }
+        }
+        Ok(report)
+    }
+}
