@@ -91,6 +91,37 @@ impl LeaseState {
     }
 }
 
+/// What can hang off an IAM user and must be removed before IAM lets the user be deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attachment {
+    AccessKey,
+    /// Inline policies, by name.
+    InlinePolicy,
+    /// Managed policies, by ARN.
+    ManagedPolicy,
+    Group,
+    /// MFA devices, by serial number; removing one deactivates it.
+    MfaDevice,
+    SshPublicKey,
+    SigningCertificate,
+    ServiceSpecificCredential,
+}
+
+impl Attachment {
+    /// What awscreds itself puts on a user: removed before every DeleteUser.
+    pub const OWN: [Attachment; 2] = [Attachment::AccessKey, Attachment::InlinePolicy];
+    /// What someone else may have added: removed only when IAM refuses DeleteUser.
+    pub const OTHERS: [Attachment; 6] = [
+        Attachment::ManagedPolicy,
+        Attachment::Group,
+        Attachment::MfaDevice,
+        Attachment::SshPublicKey,
+        Attachment::SigningCertificate,
+        Attachment::ServiceSpecificCredential,
+    ];
+}
+
 /// A credential that awscreds handed out and must take back. Times are unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
@@ -113,4 +144,8 @@ pub struct Lease {
     pub last_error: Option<String>,
     /// For a pending lease: the lock token of the process issuing it (see `owner.rs`).
     pub owner: Option<String>,
+    /// What issuing attached to the IAM user (key, policies, groups), known once the lease is
+    /// active, so that revoking removes exactly that without listing first. `None` for a pending
+    /// lease (issuing may have stopped anywhere) and for leases older than this field.
+    pub attached: Option<Vec<(Attachment, String)>>,
 }

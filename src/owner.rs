@@ -87,6 +87,20 @@ impl OwnerLocks {
         }
     }
 
+    /// Removes the lock files of processes that are gone (one killed after its lease was
+    /// activated leaves its file behind, naming no lease). Best effort.
+    pub fn remove_stale(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if let Some(token) = name.to_str().and_then(|n| n.strip_suffix(".lock")) {
+                self.is_gone(token);
+            }
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -104,7 +118,11 @@ mod tests {
         let token = guard.token().to_string();
         // Another open file description cannot take it while it is held.
         assert!(!locks.is_gone(&token));
+        let other = locks.acquire().unwrap();
         drop(guard);
+        locks.remove_stale();
+        assert!(!locks.dir().join(format!("{token}.lock")).exists());
+        assert!(locks.dir().join(format!("{}.lock", other.token())).exists());
         assert!(locks.is_gone(&token));
         assert!(locks.is_gone("never-existed"));
     }

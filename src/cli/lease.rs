@@ -1,6 +1,7 @@
 use anyhow::Result;
 
 use super::{Context, block_on, print, stdout_is_tty, warn, warn_about};
+use crate::cloud::CloudError;
 use crate::duration;
 use crate::engine::{DEFAULT_PARALLEL, Secret};
 use crate::error::{Error, ExitStatus};
@@ -24,7 +25,7 @@ enum Command {
 /// List leases (id, role, IAM user, issued, expires, state, last error)
 #[derive(Debug, clap::Args)]
 struct ListArgs {
-    /// Only leases whose id starts with this, e.g. aws/creds/deploy
+    /// Only leases under this path, e.g. aws/creds/deploy (its leases, not deploy_admin's)
     prefix: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -60,7 +61,7 @@ struct RenewArgs {
 struct RevokeArgs {
     /// The lease id
     id: Option<String>,
-    /// Revoke every lease whose id starts with this, e.g. aws/creds/deploy
+    /// Revoke every lease under this path, e.g. aws/creds/deploy (every lease of that role)
     #[arg(long, value_name = "PREFIX")]
     prefix: Option<String>,
     /// Remove the lease records without deleting anything at AWS
@@ -146,15 +147,20 @@ fn revoke(engine: &super::CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     warn_about(&report);
-    if !report.failed.is_empty() {
-        return Err(Error::input_hint(
-            format!(
+    if let Some(first) = report.failed.first() {
+        return Err(Error::Cloud {
+            action: format!(
                 "could not revoke {} of {} leases with prefix {prefix}",
                 report.failed.len(),
                 leases.len()
             ),
-            "they are kept and retried by awscreds sweep; awscreds lease list shows their errors",
-        )
+            cause: CloudError::Other(format!("{}: {}", first.lease_id, first.error)),
+            hint: Some(
+                "they are kept and retried by awscreds sweep; awscreds lease list shows their \
+                 errors"
+                    .into(),
+            ),
+        }
         .into());
     }
     println!(

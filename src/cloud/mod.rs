@@ -9,6 +9,7 @@ pub use aws::AwsConnector;
 
 use std::future::Future;
 
+pub use crate::model::Attachment;
 use crate::model::RootConfig;
 
 /// How many times a call is tried when AWS throttles, fails with 5xx or cannot be reached: the
@@ -61,36 +62,6 @@ impl std::fmt::Debug for AccessKey {
 }
 
 pub type Result<T, E = CloudError> = std::result::Result<T, E>;
-
-/// What can hang off an IAM user and must be removed before IAM lets the user be deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Attachment {
-    AccessKey,
-    /// Inline policies, by name.
-    InlinePolicy,
-    /// Managed policies, by ARN.
-    ManagedPolicy,
-    Group,
-    /// MFA devices, by serial number; removing one deactivates it.
-    MfaDevice,
-    SshPublicKey,
-    SigningCertificate,
-    ServiceSpecificCredential,
-}
-
-impl Attachment {
-    /// What awscreds itself puts on a user: removed before every DeleteUser.
-    pub const OWN: [Attachment; 2] = [Attachment::AccessKey, Attachment::InlinePolicy];
-    /// What someone else may have added: removed only when IAM refuses DeleteUser.
-    pub const OTHERS: [Attachment; 6] = [
-        Attachment::ManagedPolicy,
-        Attachment::Group,
-        Attachment::MfaDevice,
-        Attachment::SshPublicKey,
-        Attachment::SigningCertificate,
-        Attachment::ServiceSpecificCredential,
-    ];
-}
 
 /// The IAM operations awscreds performs. Listing operations return everything (they follow
 /// pagination markers).

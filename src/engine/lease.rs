@@ -76,6 +76,7 @@ impl<S: Store, C: Connector> Engine<S, C> {
             attempts: 0,
             last_error: None,
             owner,
+            attached: None,
         };
         self.store.insert_lease(&lease)?;
 
@@ -109,10 +110,16 @@ impl<S: Store, C: Connector> Engine<S, C> {
                 });
             }
         };
-        lease.expires_at = self.now() + lease_config.lease as i64;
-        let activated = self
-            .store
-            .activate_lease(&lease.id, &key.access_key_id, lease.expires_at);
+        // Counted from now, not from the start: the caller gets the whole lease, but never past
+        // issue time + lease_max.
+        lease.expires_at = (self.now() + lease_config.lease as i64).min(lease.max_expires_at);
+        let attached = [
+            (Attachment::AccessKey, key.access_key_id.clone()),
+            (Attachment::InlinePolicy, role.name.clone()),
+        ];
+        let activated =
+            self.store
+                .activate_lease(&lease.id, &key.access_key_id, &attached, lease.expires_at);
         if !matches!(activated, Ok(true)) {
             // The credential was never handed out: take it back rather than leave it pending.
             let _ = self
@@ -181,7 +188,7 @@ impl<S: Store, C: Connector> Engine<S, C> {
     /// fails too, the pending lease stays, marked with `why`, and a sweep retries once this
     /// process is gone. Returns a hint that tells the user which of the two happened.
     async fn undo(&self, cloud: &C::Cloud, lease: &Lease, why: &str) -> Result<String> {
-        match delete_iam_user(cloud, &lease.iam_user).await {
+        match delete_iam_user(cloud, &lease.iam_user, None).await {
             Ok(Deleted::Now) => {
                 self.store.delete_lease(&lease.id)?;
                 Ok("the IAM user was deleted again; nothing was left behind".into())
@@ -204,7 +211,7 @@ impl<S: Store, C: Connector> Engine<S, C> {
     /// `pending_timeout` whose user IAM does not show is kept too (`Waiting`).
     pub async fn revoke_lease(&self, lease: &Lease, pending_timeout: i64) -> Result<Revoked> {
         let result = match self.cloud(&lease.mount).await {
-            Ok(cloud) => delete_iam_user(&*cloud, &lease.iam_user)
+            Ok(cloud) => delete_iam_user(&*cloud, &lease.iam_user, lease.attached.as_deref())
                 .await
                 .map_err(|e| Error::cloud(format!("deleting IAM user {}", lease.iam_user), e)),
             Err(e) => Err(e),
@@ -325,19 +332,35 @@ async fn strip<T: Cloud + ?Sized>(
     Ok(true)
 }
 
-/// Deletes an IAM user. First what awscreds put on it (access keys, inline policies) and the
-/// user; only if IAM refuses because someone attached more (a login profile, MFA, managed
-/// policies, groups, SSH keys, certificates, service credentials: Vault leaks the user here, its
-/// issue #16685) is everything else removed, best effort, and DeleteUser tried again. So the
-/// usual revocation costs the fewest calls, and the unusual one still leaves nothing behind.
+/// Deletes an IAM user. First what awscreds put on it (access keys, inline policies): exactly
+/// `known` when the lease recorded it, else whatever IAM lists; then the user. Only if IAM
+/// refuses because someone attached more (a login profile, MFA, managed policies, groups, SSH
+/// keys, certificates, service credentials, another key: Vault leaks the user here, its issue
+/// #16685) is everything removed, best effort, and DeleteUser tried again. So the usual
+/// revocation costs the fewest calls (three), and the unusual one still leaves nothing behind.
 /// "No such entity" for the user means someone already deleted it.
 pub(super) async fn delete_iam_user<T: Cloud + ?Sized>(
     cloud: &T,
     user: &str,
+    known: Option<&[(Attachment, String)]>,
 ) -> std::result::Result<Deleted, CloudError> {
-    for kind in Attachment::OWN {
-        if !strip(cloud, user, kind).await? {
-            return Ok(Deleted::AlreadyGone);
+    match known {
+        Some(items) => {
+            let mut items = items.to_vec();
+            items.sort(); // access keys first: the credential dies before anything else
+            for (kind, id) in &items {
+                match cloud.remove(user, *kind, id).await {
+                    Ok(()) | Err(CloudError::NoSuchEntity(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        None => {
+            for kind in Attachment::OWN {
+                if !strip(cloud, user, kind).await? {
+                    return Ok(Deleted::AlreadyGone);
+                }
+            }
         }
     }
     match cloud.delete_user(user).await {
@@ -351,7 +374,6 @@ pub(super) async fn delete_iam_user<T: Cloud + ?Sized>(
         Ok(()) | Err(CloudError::NoSuchEntity(_)) => {}
         Err(e) => trouble = Some(e),
     }
-    // OWN again: someone may have added a key or an inline policy meanwhile.
     for kind in Attachment::OTHERS.into_iter().chain(Attachment::OWN) {
         if let Err(e) = strip(cloud, user, kind).await {
             trouble.get_or_insert(e);

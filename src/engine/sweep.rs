@@ -62,6 +62,17 @@ pub struct SweepReport {
     pub timed_out: bool,
 }
 
+/// Lease prefixes are paths, as in Vault: `aws/creds/deploy` means `aws/creds/deploy/...`, never
+/// `aws/creds/deploy_admin/...`.
+pub fn path_prefix(prefix: &str) -> String {
+    let prefix = prefix.trim_start_matches('/');
+    if prefix.is_empty() || prefix.ends_with('/') {
+        prefix.to_string()
+    } else {
+        format!("{prefix}/")
+    }
+}
+
 /// Progress callbacks: `(done, total)`.
 pub type Progress<'a> = &'a dyn Fn(u64, u64);
 
@@ -76,6 +87,9 @@ impl<S: Store, C: Connector> Engine<S, C> {
         let report = RefCell::new(SweepReport::default());
         let deadline = options.budget.map(|b| tokio::time::Instant::now() + b);
         self.settle_pending(options.pending_timeout)?;
+        if let (Some(locks), None) = (&self.owners, options.budget) {
+            locks.remove_stale();
+        }
         let parallel = options.parallel.max(1);
         let total = self.store.count_due(self.now())?;
         let mut done = 0;
@@ -210,7 +224,7 @@ impl<S: Store, C: Connector> Engine<S, C> {
         }
     }
 
-    /// `lease revoke --prefix P`: revokes every lease whose id starts with `prefix` (with
+    /// `lease revoke --prefix P`: revokes every lease under the path `prefix` (with
     /// `force`, forgets them without touching AWS). Returns the leases handled and the report.
     pub async fn revoke_prefix(
         &self,
@@ -219,7 +233,13 @@ impl<S: Store, C: Connector> Engine<S, C> {
         parallel: usize,
     ) -> Result<(Vec<Lease>, SweepReport)> {
         let now = self.now();
-        let leases = self.store.claim_prefix(prefix, now + HOLD)?;
+        // A whole lease id stands for itself (ids end in a UUID, so as a string prefix it
+        // matches only that lease); anything else is a path.
+        let prefix = match self.store.lease(prefix)? {
+            Some(_) => prefix.to_string(),
+            None => path_prefix(prefix),
+        };
+        let leases = self.store.claim_prefix(&prefix, now + HOLD)?;
         let report = RefCell::new(SweepReport::default());
         if force {
             for lease in &leases {

@@ -59,7 +59,7 @@ impl<S: Store, C: Connector> Engine<S, C> {
                     continue;
                 }
                 let deleted = if delete {
-                    Some(match delete_iam_user(&*cloud, &user).await {
+                    Some(match delete_iam_user(&*cloud, &user, None).await {
                         Ok(Deleted::Now | Deleted::AlreadyGone) => Ok(()),
                         Err(e) => Err(e.to_string()),
                     })

@@ -5,7 +5,7 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
-use crate::model::{Lease, LeaseConfig, Mount, Role, RootConfig};
+use crate::model::{Attachment, Lease, LeaseConfig, Mount, Role, RootConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -50,7 +50,13 @@ pub trait Store {
     fn insert_lease(&self, lease: &Lease) -> Result<()>;
     /// Marks a pending lease as handed out, due for revocation at `expires_at`; false when the
     /// lease is gone (revoked while it was being issued).
-    fn activate_lease(&self, id: &str, access_key_id: &str, expires_at: i64) -> Result<bool>;
+    fn activate_lease(
+        &self,
+        id: &str,
+        access_key_id: &str,
+        attached: &[(Attachment, String)],
+        expires_at: i64,
+    ) -> Result<bool>;
     fn lease(&self, id: &str) -> Result<Option<Lease>>;
     fn delete_lease(&self, id: &str) -> Result<()>;
     /// Keeps a lease whose revocation failed, with the error, one more attempt, and when to retry.

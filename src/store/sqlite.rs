@@ -9,12 +9,13 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{Result, Store, StoreError};
-use crate::model::{Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig};
+use crate::model::{Attachment, Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig};
 
 /// Applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_lease_owner.sql"),
+    include_str!("migrations/0003_lease_attached.sql"),
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -118,7 +119,7 @@ fn schema_version(conn: &Connection) -> Result<usize> {
 }
 
 const LEASE_COLUMNS: &str = "id, mount, role, iam_user, access_key_id, state, issued_at, \
-     expires_at, max_expires_at, due_at, attempts, last_error, owner";
+     expires_at, max_expires_at, due_at, attempts, last_error, owner, attached";
 
 fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<Lease> {
     let state: String = row.get(5)?;
@@ -142,6 +143,12 @@ fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<Lease> {
         attempts: row.get(10)?,
         last_error: row.get(11)?,
         owner: row.get(12)?,
+        attached: match row.get::<_, Option<String>>(13)? {
+            None => None,
+            Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(13, rusqlite::types::Type::Text, e.into())
+            })?),
+        },
     })
 }
 
@@ -267,7 +274,7 @@ impl Store for SqliteStore {
         self.conn.execute(
             &format!(
                 "INSERT INTO leases ({LEASE_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             ),
             params![
                 l.id,
@@ -282,17 +289,24 @@ impl Store for SqliteStore {
                 l.due_at,
                 l.attempts,
                 l.last_error,
-                l.owner
+                l.owner,
+                l.attached.as_ref().map(to_json)
             ],
         )?;
         Ok(())
     }
 
-    fn activate_lease(&self, id: &str, access_key_id: &str, expires_at: i64) -> Result<bool> {
+    fn activate_lease(
+        &self,
+        id: &str,
+        access_key_id: &str,
+        attached: &[(Attachment, String)],
+        expires_at: i64,
+    ) -> Result<bool> {
         let changed = self.conn.execute(
             "UPDATE leases SET state = 'active', access_key_id = ?2, expires_at = ?3, \
-             due_at = ?3, owner = NULL WHERE id = ?1 AND state = 'pending'",
-            params![id, access_key_id, expires_at],
+             due_at = ?3, owner = NULL, attached = ?4 WHERE id = ?1 AND state = 'pending'",
+            params![id, access_key_id, expires_at, to_json(&attached)],
         )?;
         Ok(changed == 1)
     }
@@ -422,6 +436,7 @@ mod tests {
             attempts: 0,
             last_error: None,
             owner: None,
+            attached: None,
         }
     }
 

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use crate::support::*;
 
-/// An env whose leases last one second, with `roles` written.
+/// An env whose leases last three seconds (long enough to issue two on a loaded machine before
+/// the first expires), with `roles` written.
 fn short_leases(roles: &[&str]) -> Env {
     let env = Env::configured();
-    env.run(["write", "aws/config/lease", "lease=1s", "lease_max=1h"])
+    env.run(["write", "aws/config/lease", "lease=3s", "lease_max=1h"])
         .ok();
     for role in roles {
         env.role(&format!("aws/roles/{role}"));
@@ -17,7 +18,7 @@ fn short_leases(roles: &[&str]) -> Env {
 }
 
 fn wait_for_expiry() {
-    std::thread::sleep(Duration::from_millis(2100));
+    std::thread::sleep(Duration::from_millis(3100));
 }
 
 #[test]

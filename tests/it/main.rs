@@ -2,11 +2,15 @@
 //! `scripts/test`. Each test has its own database; IAM is shared, so each test uses its own role
 //! names and looks only at the IAM users of those roles.
 
+mod proxy;
 mod support;
 
 mod cli;
 mod errors;
+mod faults;
+mod lease_cmds;
 mod leases;
 mod mounts;
 mod paths;
 mod quickstart;
+mod tidy;

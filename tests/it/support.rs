@@ -468,6 +468,11 @@ impl Iam {
         })
     }
 
+    /// Runs SDK calls of the test's own against the emulator.
+    pub fn call<F: std::future::Future>(&self, f: impl FnOnce(&Client) -> F) -> F::Output {
+        self.rt.block_on(f(&self.client))
+    }
+
     /// Deletes a user as an administrator would, behind awscreds' back.
     pub fn delete_user(&self, name: &str) {
         let user = self.user(name).expect("user exists");

@@ -1,0 +1,254 @@
+//! A fault-injecting HTTP proxy between awscreds and the IAM emulator. It reads each request's
+//! IAM action (`Action=CreateUser` in the form body) and, by rule, throttles it, fails it with a
+//! 5xx or a chosen error, forwards it and then drops the connection (the answer is lost), delays
+//! it, holds it forever, or answers it with a canned body. Everything it saw is recorded.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// 400 Throttling, as IAM's rate limiting answers.
+    Throttle,
+    /// 500 InternalFailure.
+    ServerError,
+    /// An IAM error with this HTTP status and code.
+    Error(u16, &'static str),
+    /// Forward to the emulator (so the action happens), then close the connection unanswered.
+    Reset,
+    /// Wait this long, then forward.
+    Delay(Duration),
+    /// Never forward, never answer (until the test process ends).
+    Hang,
+    /// Answer 200 with this body, without asking the emulator.
+    Stub(String),
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    fault: Fault,
+    /// How many more requests it applies to; `None`: all.
+    times: Option<u32>,
+}
+
+#[derive(Default)]
+struct State {
+    rules: HashMap<String, Rule>,
+    /// Actions in the order they arrived.
+    seen: Vec<String>,
+    /// Actions forwarded to the emulator, in the order they completed.
+    forwarded: Vec<String>,
+}
+
+pub struct Proxy {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl Proxy {
+    pub fn start(upstream: &str) -> Proxy {
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (state, upstream) = (shared.clone(), upstream.clone());
+                std::thread::spawn(move || serve(conn, &upstream, &state));
+            }
+        });
+        Proxy { url, state }
+    }
+
+    /// Applies `fault` to the next `times` requests for `action` (`None`: to all of them).
+    pub fn fault(&self, action: &str, fault: Fault, times: Option<u32>) {
+        self.state
+            .lock()
+            .unwrap()
+            .rules
+            .insert(action.to_string(), Rule { fault, times });
+    }
+
+    pub fn clear(&self, action: &str) {
+        self.state.lock().unwrap().rules.remove(action);
+    }
+
+    pub fn seen(&self) -> Vec<String> {
+        self.state.lock().unwrap().seen.clone()
+    }
+
+    pub fn count(&self, action: &str) -> usize {
+        self.seen().iter().filter(|a| *a == action).count()
+    }
+
+    /// Waits until `action` has arrived `n` times in all.
+    #[track_caller]
+    pub fn wait_seen(&self, action: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.count(action) < n {
+            assert!(
+                Instant::now() < deadline,
+                "{action} never arrived: {:?}",
+                self.seen()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until `action` has been forwarded to the emulator and answered there.
+    #[track_caller]
+    pub fn wait_forwarded(&self, action: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self
+            .state
+            .lock()
+            .unwrap()
+            .forwarded
+            .iter()
+            .any(|a| a == action)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{action} never reached the emulator"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// One HTTP request, as read from the client.
+struct Request {
+    head: String,
+    body: Vec<u8>,
+}
+
+fn read_request(conn: &mut TcpStream) -> Option<Request> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match conn.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_string();
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).ok()?;
+    Some(Request { head, body })
+}
+
+fn action_of(body: &[u8]) -> String {
+    let body = String::from_utf8_lossy(body);
+    body.split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or("?")
+        .to_string()
+}
+
+fn respond(conn: &mut TcpStream, status: u16, body: &str) {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        409 => "Conflict",
+        _ => "Error",
+    };
+    let _ = write!(
+        conn,
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+fn error_body(code: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error>\
+         <Type>Sender</Type><Code>{code}</Code><Message>injected by the test proxy</Message>\
+         </Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+    )
+}
+
+/// Sends the request to the emulator on a connection of its own and returns the raw answer.
+fn forward(upstream: &str, request: &Request) -> Option<Vec<u8>> {
+    let mut up = TcpStream::connect(upstream).ok()?;
+    let mut head = String::new();
+    for line in request.head.trim_end().lines() {
+        if !line.to_ascii_lowercase().starts_with("connection:") {
+            head.push_str(line);
+            head.push_str("\r\n");
+        }
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    up.write_all(head.as_bytes()).ok()?;
+    up.write_all(&request.body).ok()?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer).ok()?;
+    Some(answer)
+}
+
+fn serve(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
+    while let Some(request) = read_request(&mut conn) {
+        let action = action_of(&request.body);
+        let fault = {
+            let mut state = state.lock().unwrap();
+            state.seen.push(action.clone());
+            match state.rules.get_mut(&action) {
+                Some(rule) if rule.times != Some(0) => {
+                    if let Some(n) = rule.times.as_mut() {
+                        *n -= 1;
+                    }
+                    Some(rule.fault.clone())
+                }
+                _ => None,
+            }
+        };
+        let record = |state: &Mutex<State>| state.lock().unwrap().forwarded.push(action.clone());
+        match fault {
+            Some(Fault::Throttle) => respond(&mut conn, 400, &error_body("Throttling")),
+            Some(Fault::ServerError) => respond(&mut conn, 500, &error_body("InternalFailure")),
+            Some(Fault::Error(status, code)) => respond(&mut conn, status, &error_body(code)),
+            Some(Fault::Stub(body)) => respond(&mut conn, 200, &body),
+            Some(Fault::Hang) => {
+                std::thread::sleep(Duration::from_secs(600));
+                return;
+            }
+            Some(Fault::Reset) => {
+                let _ = forward(upstream, &request);
+                record(state);
+                let _ = conn.shutdown(Shutdown::Both);
+                return;
+            }
+            Some(Fault::Delay(d)) => {
+                std::thread::sleep(d);
+                let answer = forward(upstream, &request);
+                record(state);
+                match answer {
+                    Some(a) if conn.write_all(&a).is_ok() => {}
+                    _ => return,
+                }
+            }
+            None => {
+                let answer = forward(upstream, &request);
+                record(state);
+                match answer {
+                    Some(a) if conn.write_all(&a).is_ok() => {}
+                    _ => return,
+                }
+            }
+        }
+    }
+}

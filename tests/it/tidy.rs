@@ -1,0 +1,437 @@
+//! `awscreds tidy [--delete]`: the IAM users this database created (path /awscreds/, tag
+//! awscreds:db = its id) that no lease knows. IAM is shared by every test, but tidy only reports
+//! users tagged with its own database's id, so each test sees only its own.
+
+use crate::proxy::{Fault, Proxy};
+use crate::support::*;
+
+/// A configured `aws` mount with `roles` written (the seed's policy).
+fn with_roles(roles: &[&str]) -> Env {
+    let env = Env::configured();
+    for role in roles {
+        env.role(&format!("aws/roles/{role}"));
+    }
+    env
+}
+
+/// Like `with_roles`, but the mount talks to IAM through `proxy`.
+fn through(proxy: &Proxy, roles: &[&str]) -> Env {
+    let env = Env::new();
+    env.run(["mount", "aws"]).ok();
+    env.run([
+        "write",
+        "aws/config/root",
+        &format!("access_key={SEED_ACCESS_KEY}"),
+        &format!("secret_key={SEED_SECRET_KEY}"),
+        "region=us-east-1",
+        &format!("iam_endpoint={}", proxy.url),
+    ])
+    .ok();
+    for role in roles {
+        env.role(&format!("aws/roles/{role}"));
+    }
+    env
+}
+
+/// This database's id, as the tag `awscreds:db` carries it.
+fn db_id(env: &Env) -> String {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.query_row("SELECT value FROM meta WHERE key = 'db_id'", [], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+/// Deletes a lease row behind awscreds' back, as a database restored from an old backup would
+/// lose it; returns the IAM user the lease named.
+fn lose_lease(env: &Env, id: &str) -> String {
+    let user = env
+        .leases()
+        .into_iter()
+        .find(|l| l.id == id)
+        .unwrap()
+        .iam_user;
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    assert_eq!(
+        conn.execute("DELETE FROM leases WHERE id = ?1", [id])
+            .unwrap(),
+        1
+    );
+    user
+}
+
+/// A name no other test uses, in the shape awscreds gives its users.
+fn unique_name(role: &str) -> String {
+    let random: String = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+    format!(
+        "awscreds-{role}-{}-{random}",
+        chrono::Utc::now().format("%Y%m%d%H%M%S")
+    )
+}
+
+/// Creates an IAM user with an access key, behind awscreds' back.
+fn create_user(iam: &Iam, name: &str, path: &str, tags: &[(&str, &str)]) {
+    let tags: Vec<aws_sdk_iam::types::Tag> = tags
+        .iter()
+        .map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let name = name.to_string();
+    let path = path.to_string();
+    iam.call(|c| {
+        let c = c.clone();
+        async move {
+            c.create_user()
+                .user_name(&name)
+                .path(&path)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .unwrap();
+            c.create_access_key().user_name(&name).send().await.unwrap();
+        }
+    });
+}
+
+/// The rows of tidy's table (header checked and dropped), cells split on runs of 2+ spaces.
+fn tidy_rows(run: &Run) -> Vec<Vec<String>> {
+    let mut lines = run.stdout.lines();
+    let cells = |line: &str| -> Vec<String> {
+        line.split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        cells(lines.next().unwrap_or_default()),
+        ["Mount", "IAM user", "Status"],
+        "{run:#?}"
+    );
+    lines.map(cells).collect()
+}
+
+#[track_caller]
+fn nothing_to_tidy(env: &Env, args: &[&str]) {
+    let mut cmd = vec!["tidy"];
+    cmd.extend_from_slice(args);
+    let run = env
+        .run(&cmd)
+        .ok()
+        .stdout_is("No IAM users without a lease\n");
+    assert!(run.stderr.is_empty(), "{run:#?}");
+}
+
+#[test]
+fn tidy_on_a_clean_database_reports_and_deletes_nothing() {
+    let env = with_roles(&["td_clean"]);
+    let iam = Iam::new();
+    let (id, key) = env.issue("aws/creds/td_clean");
+    let before = (env.dump(), iam.users_of_role("td_clean"));
+    assert_eq!(before.1.len(), 1);
+    assert_eq!(before.1[0].keys, [key]);
+    assert_eq!(before.1[0].tags.get("awscreds:db"), Some(&db_id(&env)));
+
+    nothing_to_tidy(&env, &[]);
+    nothing_to_tidy(&env, &["--delete"]);
+    let run = env.run(["tidy", "--format", "json"]).ok();
+    assert_eq!(run.json(), serde_json::json!([]), "{run:#?}");
+    assert!(run.stderr.is_empty(), "{run:#?}");
+    let run = env.run(["tidy", "--delete", "--format", "json"]).ok();
+    assert_eq!(run.json(), serde_json::json!([]), "{run:#?}");
+
+    // The leased user is not an orphan: it is still there, and so is its lease.
+    assert_eq!((env.dump(), iam.users_of_role("td_clean")), before);
+    assert_eq!(env.leases()[0].id, id);
+
+    // A database without leases at all, and one without even a mount.
+    nothing_to_tidy(&Env::configured(), &[]);
+    nothing_to_tidy(&Env::new(), &["--delete"]);
+}
+
+#[test]
+fn tidy_lists_a_user_whose_lease_was_lost_and_delete_removes_it() {
+    let env = with_roles(&["td_lost"]);
+    let iam = Iam::new();
+    let (lost, _) = env.issue("aws/creds/td_lost");
+    let (kept, kept_key) = env.issue("aws/creds/td_lost");
+    let lost_user = lose_lease(&env, &lost);
+    let kept_row = env.leases().into_iter().find(|l| l.id == kept).unwrap();
+    assert_eq!(iam.users_of_role("td_lost").len(), 2);
+
+    // Listing: the orphan alone, a hint, and nothing deleted.
+    let run = env.run(["tidy"]).ok();
+    assert_eq!(
+        tidy_rows(&run),
+        [vec![
+            "aws".to_string(),
+            lost_user.clone(),
+            "no lease".to_string()
+        ]],
+        "{run:#?}"
+    );
+    assert_eq!(run.stderr, "hint: awscreds tidy --delete deletes them\n");
+    assert!(iam.user(&lost_user).is_some(), "listing deletes nothing");
+
+    let run = env.run(["tidy", "-format=json"]).ok();
+    assert_eq!(
+        run.json(),
+        serde_json::json!([{"mount": "aws", "iam_user": lost_user, "status": "no lease"}]),
+        "{run:#?}"
+    );
+    assert!(iam.user(&lost_user).is_some());
+
+    // Deleting: the orphan goes, with its key and policy; the leased user stays.
+    let run = env.run(["tidy", "--delete"]).ok();
+    assert_eq!(
+        tidy_rows(&run),
+        [vec![
+            "aws".to_string(),
+            lost_user.clone(),
+            "deleted".to_string()
+        ]],
+        "{run:#?}"
+    );
+    assert!(run.stderr.is_empty(), "no hint once deleted: {run:#?}");
+    assert_eq!(iam.user(&lost_user), None);
+    let users = iam.users_of_role("td_lost");
+    assert_eq!(users.len(), 1, "{users:#?}");
+    assert_eq!(users[0].name, kept_row.iam_user);
+    assert_eq!(users[0].keys, [kept_key]);
+    assert_eq!(env.leases(), [kept_row]);
+
+    // Tidy again: nothing left.
+    nothing_to_tidy(&env, &[]);
+}
+
+#[test]
+fn tidy_delete_as_json_reports_what_it_deleted() {
+    let env = with_roles(&["td_json"]);
+    let iam = Iam::new();
+    let (a, _) = env.issue("aws/creds/td_json");
+    let (b, _) = env.issue("aws/creds/td_json");
+    let mut lost = [lose_lease(&env, &a), lose_lease(&env, &b)];
+    lost.sort();
+
+    let run = env.run(["tidy", "--delete", "--format", "json"]).ok();
+    assert!(run.stderr.is_empty(), "{run:#?}");
+    let mut got: Vec<serde_json::Value> = run.json().as_array().unwrap().clone();
+    got.sort_by_key(|o| o["iam_user"].as_str().unwrap().to_string());
+    assert_eq!(
+        got,
+        lost.iter()
+            .map(|u| serde_json::json!({"mount": "aws", "iam_user": u, "status": "deleted"}))
+            .collect::<Vec<_>>(),
+        "{run:#?}"
+    );
+    assert!(iam.users_of_role("td_json").is_empty());
+    assert!(env.leases().is_empty());
+}
+
+#[test]
+fn a_user_of_another_database_is_never_listed_nor_deleted() {
+    let iam = Iam::new();
+    let ours = with_roles(&["td_mine"]);
+    let theirs = with_roles(&["td_theirs"]);
+    assert_ne!(db_id(&ours), db_id(&theirs));
+
+    // The other database issues, then loses its lease: an orphan, but not ours.
+    let (id, key) = theirs.issue("aws/creds/td_theirs");
+    let their_user = lose_lease(&theirs, &id);
+    // And a user made by hand in our path, with a made-up database id.
+    let forged = unique_name("td_forged");
+    create_user(
+        &iam,
+        &forged,
+        "/awscreds/",
+        &[
+            ("awscreds:db", "0123456789abcdef0123456789abcdef"),
+            ("awscreds:lease-id", "aws/creds/td_forged/x"),
+        ],
+    );
+    // Ours has an orphan of its own, so that tidy --delete has work to do.
+    let (mine, _) = ours.issue("aws/creds/td_mine");
+    let my_user = lose_lease(&ours, &mine);
+
+    let run = ours.run(["tidy"]).ok();
+    assert_eq!(
+        tidy_rows(&run),
+        [vec![
+            "aws".to_string(),
+            my_user.clone(),
+            "no lease".to_string()
+        ]],
+        "only our own orphan: {run:#?}"
+    );
+    let run = ours.run(["tidy", "--delete", "--format", "json"]).ok();
+    assert_eq!(
+        run.json(),
+        serde_json::json!([{"mount": "aws", "iam_user": my_user, "status": "deleted"}]),
+        "{run:#?}"
+    );
+    assert_eq!(iam.user(&my_user), None);
+    let theirs_left = iam
+        .user(&their_user)
+        .expect("the other database's user is kept");
+    assert_eq!(theirs_left.keys, [key]);
+    assert_eq!(
+        iam.user(&forged)
+            .expect("the forged user is kept")
+            .keys
+            .len(),
+        1
+    );
+    nothing_to_tidy(&ours, &["--delete"]);
+
+    // The other database sees its own orphan (and not the forged one), and deletes it.
+    let run = theirs.run(["tidy", "--delete"]).ok();
+    assert_eq!(
+        tidy_rows(&run),
+        [vec![
+            "aws".to_string(),
+            their_user.clone(),
+            "deleted".to_string()
+        ]],
+        "{run:#?}"
+    );
+    assert_eq!(iam.user(&their_user), None);
+    assert!(iam.user(&forged).is_some());
+
+    iam.delete_user(&forged);
+}
+
+#[test]
+fn a_user_outside_the_awscreds_path_is_ignored() {
+    let env = with_roles(&["td_outside"]);
+    let iam = Iam::new();
+    let id = db_id(&env);
+    // Tagged as ours in every way, but not under /awscreds/.
+    let outside: Vec<String> = ["/", "/other/", "/awscredsx/"]
+        .iter()
+        .map(|path| {
+            let name = unique_name("td_outside");
+            create_user(
+                &iam,
+                &name,
+                path,
+                &[
+                    ("awscreds:db", id.as_str()),
+                    ("awscreds:lease-id", "aws/creds/td_outside/x"),
+                ],
+            );
+            name
+        })
+        .collect();
+
+    nothing_to_tidy(&env, &[]);
+    nothing_to_tidy(&env, &["--delete"]);
+    for name in &outside {
+        let user = iam.user(name).expect("left alone");
+        assert_eq!(user.keys.len(), 1);
+    }
+
+    // The same user under /awscreds/ is found: the path is what made the difference.
+    let inside = unique_name("td_outside");
+    create_user(&iam, &inside, "/awscreds/", &[("awscreds:db", id.as_str())]);
+    let run = env.run(["tidy", "--delete"]).ok();
+    assert_eq!(
+        tidy_rows(&run),
+        [vec![
+            "aws".to_string(),
+            inside.clone(),
+            "deleted".to_string()
+        ]],
+        "{run:#?}"
+    );
+    assert_eq!(iam.user(&inside), None);
+
+    for name in &outside {
+        assert!(iam.user(name).is_some());
+        iam.delete_user(name);
+    }
+}
+
+#[test]
+fn a_mount_without_root_configuration_is_skipped_with_a_warning() {
+    let env = with_roles(&["td_skip"]);
+    env.run(["mount", "aws", "--path", "bare"]).ok();
+    let (id, _) = env.issue("aws/creds/td_skip");
+    let lost = lose_lease(&env, &id);
+
+    let run = env.run(["tidy", "--delete"]).ok();
+    assert!(
+        run.stderr
+            .contains("warning: bare/config/root is not configured; skipped"),
+        "{run:#?}"
+    );
+    assert_eq!(
+        tidy_rows(&run),
+        [vec!["aws".to_string(), lost.clone(), "deleted".to_string()]],
+        "the configured mount is still tidied: {run:#?}"
+    );
+    assert_eq!(Iam::new().user(&lost), None);
+}
+
+#[test]
+fn tidy_that_cannot_list_users_fails_with_exit_2() {
+    let proxy = Proxy::start(&endpoint());
+    let env = through(&proxy, &["td_nolist"]);
+    let (id, _) = env.issue("aws/creds/td_nolist");
+    let lost = lose_lease(&env, &id);
+    proxy.fault("ListUsers", Fault::Error(403, "AccessDenied"), None);
+
+    let run = env.run(["tidy", "--delete"]).fails(2);
+    assert!(run.stdout.is_empty(), "{run:#?}");
+    let first = run.stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("error: listing IAM users for aws") && first.contains("AccessDenied"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.lines().count() <= 2, "{run:#?}");
+    assert!(Iam::new().user(&lost).is_some(), "nothing deleted");
+
+    proxy.clear("ListUsers");
+    env.run(["tidy", "--delete"]).ok().stdout_has(&lost);
+    assert_eq!(Iam::new().user(&lost), None);
+}
+
+#[test]
+fn tidy_delete_that_aws_refuses_reports_it_and_exits_2() {
+    let proxy = Proxy::start(&endpoint());
+    let env = through(&proxy, &["td_nodelete"]);
+    let iam = Iam::new();
+    let (id, _) = env.issue("aws/creds/td_nodelete");
+    let lost = lose_lease(&env, &id);
+    proxy.fault("DeleteUser", Fault::Error(403, "AccessDenied"), None);
+
+    let run = env.run(["tidy", "--delete", "--format", "json"]).fails(2);
+    let json = run.json();
+    assert_eq!(json.as_array().unwrap().len(), 1, "{run:#?}");
+    assert_eq!(json[0]["iam_user"], lost.as_str());
+    let status = json[0]["status"].as_str().unwrap();
+    assert!(
+        status.starts_with("delete failed: ") && status.contains("AccessDenied"),
+        "{run:#?}"
+    );
+    assert!(iam.user(&lost).is_some(), "the user is still there");
+
+    let run = env.run(["tidy", "--delete"]).fails(2);
+    let rows = tidy_rows(&run);
+    assert_eq!(rows.len(), 1, "{run:#?}");
+    assert_eq!(rows[0][..2], ["aws".to_string(), lost.clone()]);
+    assert!(rows[0][2].starts_with("delete failed: "), "{run:#?}");
+
+    proxy.clear("DeleteUser");
+    let run = env.run(["tidy", "--delete"]).ok();
+    assert_eq!(
+        tidy_rows(&run),
+        [vec!["aws".to_string(), lost.clone(), "deleted".to_string()]],
+        "{run:#?}"
+    );
+    assert_eq!(iam.user(&lost), None);
+}
