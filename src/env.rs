@@ -7,6 +7,10 @@ pub struct EnvVars;
 impl EnvVars {
     /// Path of the SQLite database; `--db` wins over it.
     pub const AWSCREDS_DB: &'static str = "AWSCREDS_DB";
+    /// The region for API calls when `config/root` has none (then AWS_DEFAULT_REGION, then
+    /// us-east-1).
+    pub const AWS_REGION: &'static str = "AWS_REGION";
+    pub const AWS_DEFAULT_REGION: &'static str = "AWS_DEFAULT_REGION";
     /// Read by the AWS SDK: endpoint for every service (how one points awscreds at an emulator).
     pub const AWS_ENDPOINT_URL: &'static str = "AWS_ENDPOINT_URL";
     /// Read by the AWS SDK: endpoint for IAM only.

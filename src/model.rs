@@ -1,6 +1,8 @@
 //! The domain nouns shared by the engine and the store: plain data, no behaviour that touches AWS
 //! or SQLite.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// One independent instance of the AWS backend: its own root credentials, lease settings, roles
@@ -15,16 +17,35 @@ pub struct Mount {
     pub created_at: i64,
 }
 
-/// The credentials awscreds uses to manage IAM for one mount (`MOUNT/config/root`).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The credentials awscreds uses to manage IAM for one mount (`MOUNT/config/root`). Empty keys
+/// mean the standard AWS credential chain (environment, profiles, SSO, container and instance
+/// roles); an empty region means AWS_REGION, AWS_DEFAULT_REGION, then us-east-1.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct RootConfig {
     pub access_key: String,
     pub secret_key: String,
     pub region: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iam_endpoint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sts_endpoint: Option<String>,
+    /// A profile of the shared AWS config files, for the credential chain.
+    pub profile: String,
+    /// Retries after the first attempt; `None`: the default (4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// How IAM user names are made (see `engine/template.rs`); empty: the default.
+    pub username_template: String,
+    /// How STS session and federated user names are made; empty: the default.
+    pub sts_name_template: String,
+}
+
+impl RootConfig {
+    /// Whether the keys are awscreds' own (rather than from the credential chain).
+    pub fn has_keys(&self) -> bool {
+        !self.access_key.is_empty()
+    }
 }
 
 /// The secret key must never reach a log or an error message, not even through `{:?}`.
@@ -36,7 +57,9 @@ impl std::fmt::Debug for RootConfig {
             .field("region", &self.region)
             .field("iam_endpoint", &self.iam_endpoint)
             .field("sts_endpoint", &self.sts_endpoint)
-            .finish()
+            .field("profile", &self.profile)
+            .field("max_retries", &self.max_retries)
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,12 +79,68 @@ impl Default for LeaseConfig {
     }
 }
 
-/// A named role: what credentials issued for it may do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What a role's credentials are: an IAM user with an access key, or temporary STS
+/// credentials of one of three kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialType {
+    #[default]
+    IamUser,
+    AssumedRole,
+    FederationToken,
+    SessionToken,
+}
+
+impl CredentialType {
+    pub const ALL: [CredentialType; 4] = [
+        CredentialType::IamUser,
+        CredentialType::AssumedRole,
+        CredentialType::FederationToken,
+        CredentialType::SessionToken,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialType::IamUser => "iam_user",
+            CredentialType::AssumedRole => "assumed_role",
+            CredentialType::FederationToken => "federation_token",
+            CredentialType::SessionToken => "session_token",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    /// STS credentials expire by themselves and cannot be revoked at AWS.
+    pub fn is_sts(self) -> bool {
+        self != CredentialType::IamUser
+    }
+}
+
+/// A named role: what credentials issued for it are and may do. Empty strings, lists and maps,
+/// and zero durations, mean "not set".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct Role {
     pub name: String,
-    /// The IAM policy document, compacted JSON, attached inline and named after the role.
-    pub policy: String,
+    pub credential_type: CredentialType,
+    /// An IAM policy document, compacted JSON. The seed's `policy` is its alias.
+    #[serde(alias = "policy")]
+    pub policy_document: String,
+    pub policy_arns: Vec<String>,
+    pub iam_groups: Vec<String>,
+    pub iam_tags: BTreeMap<String, String>,
+    pub user_path: String,
+    pub permissions_boundary_arn: String,
+    pub role_arns: Vec<String>,
+    /// Seconds.
+    pub default_sts_ttl: u64,
+    /// Seconds.
+    pub max_sts_ttl: u64,
+    pub session_tags: BTreeMap<String, String>,
+    pub external_id: String,
+    pub mfa_serial_number: String,
 }
 
 /// Where a lease is in its life. A lease row exists from before the first IAM call until its IAM
@@ -125,10 +204,11 @@ impl Attachment {
 /// A credential that awscreds handed out and must take back. Times are unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
-    /// `MOUNT/creds/ROLE/<uuid>`.
+    /// `MOUNT/creds/ROLE/<uuid>` (or `MOUNT/sts/ROLE/<uuid>`).
     pub id: String,
     pub mount: String,
     pub role: String,
+    /// The IAM user; for STS credentials, the session's name (federated user, role session).
     pub iam_user: String,
     pub access_key_id: Option<String>,
     pub state: LeaseState,
@@ -144,6 +224,8 @@ pub struct Lease {
     pub last_error: Option<String>,
     /// For a pending lease: the lock token of the process issuing it (see `owner.rs`).
     pub owner: Option<String>,
+    /// What the credential is; STS leases have no IAM user to delete.
+    pub kind: CredentialType,
     /// What issuing attached to the IAM user (key, policies, groups), known once the lease is
     /// active, so that revoking removes exactly that without listing first. `None` for a pending
     /// lease (issuing may have stopped anywhere) and for leases older than this field.

@@ -221,6 +221,7 @@ pub fn lease_detail(lease: &Lease, now: i64) -> Secret {
         "id": lease.id,
         "mount": lease.mount,
         "role": lease.role,
+        "credential_type": lease.kind.as_str(),
         "iam_user": lease.iam_user,
         "access_key": lease.access_key_id.clone().unwrap_or_default(),
         "state": lease.state.as_str(),
@@ -228,14 +229,19 @@ pub fn lease_detail(lease: &Lease, now: i64) -> Secret {
         "expire_time": timestamp(lease.expires_at),
         "max_expire_time": timestamp(lease.max_expires_at),
         "ttl": (lease.expires_at - now).max(0),
-        "renewable": lease.state == LeaseState::Active && lease.expires_at < lease.max_expires_at,
+        "renewable": lease.state == LeaseState::Active
+            && !lease.kind.is_sts()
+            && lease.expires_at < lease.max_expires_at,
         "attempts": lease.attempts,
         "last_error": lease.last_error.clone().unwrap_or_default(),
     });
     let Value::Object(data) = data else {
         unreachable!("an object")
     };
-    Secret { lease: None, data }
+    Secret {
+        data,
+        ..Secret::default()
+    }
 }
 
 pub fn orphans(out: &mut dyn Write, orphans: &[Orphan], format: Format) -> Result {
@@ -338,6 +344,7 @@ mod tests {
                 renewable: true,
             }),
             data,
+            warnings: Vec::new(),
         }
     }
 

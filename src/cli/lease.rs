@@ -100,7 +100,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
             }
             let secret = Secret {
                 lease: Some(info),
-                data: Default::default(),
+                ..Secret::default()
             };
             show(&secret, &args.output)?;
         }
@@ -126,7 +126,15 @@ fn revoke(engine: &super::CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
     };
     if let Some(id) = args.id {
         let lease = block_on(engine.revoke_id(&id, args.force))?;
-        if args.force {
+        if lease.kind.is_sts() {
+            // Say it plainly: there is no such thing as revoking STS credentials.
+            println!(
+                "Success! Forgot lease: {id}; its {} credentials cannot be recalled at AWS and \
+                 stay valid until {}",
+                lease.kind.as_str(),
+                output::timestamp(lease.expires_at)
+            );
+        } else if args.force {
             left_behind(&[&lease.iam_user]);
             println!("Success! Forgot lease (nothing done at AWS): {id}");
         } else {
@@ -137,8 +145,19 @@ fn revoke(engine: &super::CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
     let prefix = args.prefix.expect("clap requires an id or --prefix");
     let (leases, report) =
         block_on(engine.revoke_prefix(&prefix, args.force, args.parallel as usize))?;
+    let sts = leases.iter().filter(|l| l.kind.is_sts()).count();
+    if sts > 0 {
+        warn(&format!(
+            "{sts} of these leases are STS credentials, which cannot be recalled at AWS: they \
+             stay valid until they expire"
+        ));
+    }
     if args.force {
-        let users: Vec<&str> = leases.iter().map(|l| l.iam_user.as_str()).collect();
+        let users: Vec<&str> = leases
+            .iter()
+            .filter(|l| !l.kind.is_sts())
+            .map(|l| l.iam_user.as_str())
+            .collect();
         left_behind(&users);
         println!(
             "Success! Forgot any leases with prefix (nothing done at AWS): {prefix} ({} leases)",

@@ -1,6 +1,6 @@
 use anyhow::Result;
 
-use super::{Context, OutputArgs, block_on, print, stdout_is_tty};
+use super::{Context, OutputArgs, block_on, print, stdout_is_tty, warn};
 use crate::error::ExitStatus;
 use crate::kv;
 use crate::output;
@@ -13,7 +13,7 @@ use crate::output;
 pub struct Args {
     /// The path to read, e.g. aws/creds/deploy
     path: String,
-    /// Parameters as KEY=VALUE (none of the current paths takes any)
+    /// Parameters as KEY=VALUE, e.g. ttl=15m for STS credentials
     #[arg(value_name = "KEY=VALUE")]
     data: Vec<String>,
     #[command(flatten)]
@@ -27,6 +27,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
         engine.check_field(&args.path, field)?;
     }
     let secret = block_on(engine.read(&args.path, &data))?;
+    for warning in &secret.warnings {
+        warn(warning);
+    }
     let (format, field) = (args.output.format, args.output.field.as_deref());
     print(|out| output::secret(out, &secret, format, field, stdout_is_tty()))?;
     Ok(ExitStatus::Success)

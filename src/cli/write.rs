@@ -3,7 +3,7 @@ use std::io::IsTerminal;
 use anyhow::Result;
 use serde_json::Value;
 
-use super::{Context, OutputArgs, print, stdout_is_tty};
+use super::{Context, OutputArgs, block_on, print, stdout_is_tty, warn};
 use crate::engine::Written;
 use crate::error::{Error, ExitStatus};
 use crate::kv;
@@ -29,8 +29,11 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
     let mut data = kv::parse(&args.data, &mut std::io::stdin())?;
     let engine = ctx.engine_after_reaping()?;
+    if let Some(field) = &args.output.field {
+        engine.check_field(&args.path, field)?;
+    }
     let written = loop {
-        match engine.write(&args.path, &data) {
+        match block_on(engine.write(&args.path, &data)) {
             Err(Error::MissingParam {
                 param,
                 secret: true,
@@ -48,6 +51,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
     match written {
         Written::Stored(path) => println!("Success! Data written to: {path}"),
         Written::Secret(secret) => {
+            for warning in &secret.warnings {
+                warn(warning);
+            }
             let (format, field) = (args.output.format, args.output.field.as_deref());
             print(|out| output::secret(out, &secret, format, field, stdout_is_tty()))?;
         }

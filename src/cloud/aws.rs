@@ -14,8 +14,12 @@ use aws_sdk_iam::types::Tag;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use super::{AccessKey, Attachment, Cloud, CloudError, Connector, MAX_ATTEMPTS, NewUser, Result};
-use crate::model::RootConfig;
+use super::{
+    AccessKey, Attachment, Cloud, CloudError, Connector, MAX_ATTEMPTS, NewUser, Result,
+    StsCredentials, StsRequest,
+};
+use crate::env::EnvVars;
+use crate::model::{CredentialType, RootConfig};
 
 /// Connects to AWS with the SDK.
 #[derive(Debug, Default, Clone)]
@@ -23,6 +27,7 @@ pub struct AwsConnector;
 
 pub struct AwsCloud {
     iam: Client,
+    sts: aws_sdk_sts::Client,
 }
 
 impl Connector for AwsConnector {
@@ -32,34 +37,98 @@ impl Connector for AwsConnector {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
             .build_https();
-        let credentials = Credentials::new(
-            config.access_key.clone(),
-            config.secret_key.clone(),
-            None,
-            None,
-            "awscreds-config-root",
-        );
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(5))
             .operation_attempt_timeout(Duration::from_secs(20))
             .operation_timeout(Duration::from_secs(60))
             .build();
-        let shared = aws_config::defaults(BehaviorVersion::latest())
+        let attempts = config
+            .max_retries
+            .map_or(MAX_ATTEMPTS, |n| n.saturating_add(1));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
-            .credentials_provider(credentials)
-            .region(aws_config::Region::new(config.region.clone()))
+            .region(aws_config::Region::new(region(config)))
             .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-            .load()
-            .await;
+            .retry_config(RetryConfig::standard().with_max_attempts(attempts));
+        if config.has_keys() {
+            loader = loader.credentials_provider(Credentials::new(
+                config.access_key.clone(),
+                config.secret_key.clone(),
+                None,
+                None,
+                "awscreds-config-root",
+            ));
+        }
+        // Otherwise the SDK's default chain: environment, shared files and profiles (incl. SSO
+        // and credential_process), web identity, container and instance roles.
+        if !config.profile.is_empty() {
+            loader = loader.profile_name(&config.profile);
+        }
+        let shared = loader.load().await;
         let mut iam = aws_sdk_iam::config::Builder::from(&shared);
         if let Some(endpoint) = config.iam_endpoint.as_deref().filter(|e| !e.is_empty()) {
             iam = iam.endpoint_url(endpoint);
         }
+        let mut sts = aws_sdk_sts::config::Builder::from(&shared);
+        if let Some(endpoint) = config.sts_endpoint.as_deref().filter(|e| !e.is_empty()) {
+            sts = sts.endpoint_url(endpoint);
+        }
         Ok(AwsCloud {
             iam: Client::from_conf(iam.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
         })
     }
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986); a document that is already JSON is
+/// left alone.
+fn percent_decode(text: &str) -> String {
+    if text.trim_start().starts_with('{') {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The region for API calls: config/root's, else AWS_REGION, else AWS_DEFAULT_REGION, else
+/// us-east-1. Read here rather than by the SDK's chain, which would ask the instance metadata
+/// service and wait for its timeout on machines that have none.
+fn region(config: &RootConfig) -> String {
+    region_from(config, |name| std::env::var(name).ok())
+}
+
+fn region_from(config: &RootConfig, env: impl Fn(&str) -> Option<String>) -> String {
+    [
+        Some(config.region.clone()),
+        env(EnvVars::AWS_REGION),
+        env(EnvVars::AWS_DEFAULT_REGION),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|r| !r.is_empty())
+    .unwrap_or_else(|| "us-east-1".to_string())
 }
 
 /// Sorts an SDK error into the few cases the engine treats differently. The message carries AWS's
@@ -117,6 +186,7 @@ impl Cloud for AwsCloud {
             .user_name(user.name)
             .path(user.path)
             .set_tags(Some(tags))
+            .set_permissions_boundary(user.permissions_boundary.map(str::to_string))
             .send()
             .await
             .map_err(classify)?;
@@ -263,6 +333,35 @@ impl Cloud for AwsCloud {
         Ok(())
     }
 
+    async fn attach(&self, user: &str, kind: Attachment, id: &str) -> Result<()> {
+        match kind {
+            Attachment::ManagedPolicy => {
+                self.iam
+                    .attach_user_policy()
+                    .user_name(user)
+                    .policy_arn(id)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+            Attachment::Group => {
+                self.iam
+                    .add_user_to_group()
+                    .user_name(user)
+                    .group_name(id)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+            other => {
+                return Err(CloudError::Other(format!(
+                    "awscreds does not attach {other:?} to users"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     async fn delete_login_profile(&self, user: &str) -> Result<()> {
         self.iam
             .delete_login_profile()
@@ -315,5 +414,168 @@ impl Cloud for AwsCloud {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    async fn group_policies(&self, group: &str) -> Result<(Vec<String>, Vec<String>)> {
+        let mut documents = Vec::new();
+        let mut pages = self
+            .iam
+            .list_group_policies()
+            .group_name(group)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for name in page.map_err(classify)?.policy_names() {
+                let out = self
+                    .iam
+                    .get_group_policy()
+                    .group_name(group)
+                    .policy_name(name)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                documents.push(percent_decode(out.policy_document()));
+            }
+        }
+        let mut arns = Vec::new();
+        let mut pages = self
+            .iam
+            .list_attached_group_policies()
+            .group_name(group)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            arns.extend(
+                page.map_err(classify)?
+                    .attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string)),
+            );
+        }
+        Ok((documents, arns))
+    }
+
+    async fn caller_user_name(&self) -> Result<String> {
+        let out = self.iam.get_user().send().await.map_err(classify)?;
+        out.user()
+            .map(|u| u.user_name().to_string())
+            .ok_or_else(|| CloudError::Other("GetUser returned no user".into()))
+    }
+
+    async fn sts(&self, request: &StsRequest<'_>) -> Result<StsCredentials> {
+        use aws_sdk_sts::types::{PolicyDescriptorType, Tag as StsTag};
+        let arns: Vec<PolicyDescriptorType> = request
+            .policy_arns
+            .iter()
+            .map(|arn| PolicyDescriptorType::builder().arn(arn).build())
+            .collect();
+        let arns = (!arns.is_empty()).then_some(arns);
+        let policy = request.policy.map(str::to_string);
+        let (serial, code) = match request.mfa {
+            Some((serial, code)) => (Some(serial.to_string()), Some(code.to_string())),
+            None => (None, None),
+        };
+        let (credentials, arn) = match request.kind {
+            CredentialType::AssumedRole => {
+                let tags = request
+                    .tags
+                    .iter()
+                    .map(|(k, v)| StsTag::builder().key(k).value(v).build())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| CloudError::Other(e.to_string()))?;
+                let out = self
+                    .sts
+                    .assume_role()
+                    .role_arn(request.role_arn)
+                    .role_session_name(request.name)
+                    .duration_seconds(request.duration_seconds)
+                    .set_policy(policy)
+                    .set_policy_arns(arns)
+                    .set_tags((!tags.is_empty()).then_some(tags))
+                    .set_external_id(request.external_id.map(str::to_string))
+                    .set_serial_number(serial)
+                    .set_token_code(code)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                let arn = out.assumed_role_user().map(|u| u.arn().to_string());
+                (out.credentials, arn)
+            }
+            CredentialType::FederationToken => {
+                let out = self
+                    .sts
+                    .get_federation_token()
+                    .name(request.name)
+                    .duration_seconds(request.duration_seconds)
+                    .set_policy(policy)
+                    .set_policy_arns(arns)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                let arn = out.federated_user().map(|u| u.arn().to_string());
+                (out.credentials, arn)
+            }
+            CredentialType::SessionToken => {
+                let out = self
+                    .sts
+                    .get_session_token()
+                    .duration_seconds(request.duration_seconds)
+                    .set_serial_number(serial)
+                    .set_token_code(code)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                (out.credentials, None)
+            }
+            CredentialType::IamUser => {
+                return Err(CloudError::Other(
+                    "iam_user credentials do not come from STS".into(),
+                ));
+            }
+        };
+        let c =
+            credentials.ok_or_else(|| CloudError::Other("STS returned no credentials".into()))?;
+        Ok(StsCredentials {
+            access_key_id: c.access_key_id,
+            secret_access_key: c.secret_access_key,
+            session_token: c.session_token,
+            expiration: c.expiration.secs(),
+            arn,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_documents_are_url_decoded() {
+        assert_eq!(percent_decode("%7B%22a%22%3A1%7D"), r#"{"a":1}"#);
+        assert_eq!(percent_decode(r#"{"a": "b%20c"}"#), r#"{"a": "b%20c"}"#);
+    }
+
+    #[test]
+    fn the_region_falls_back_to_the_environment_then_us_east_1() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let mut config = RootConfig::default();
+        assert_eq!(region_from(&config, env(&[])), "us-east-1");
+        let both = &[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "eu-north-1"),
+        ];
+        assert_eq!(region_from(&config, env(both)), "eu-west-1");
+        assert_eq!(
+            region_from(&config, env(&[("AWS_DEFAULT_REGION", "eu-north-1")])),
+            "eu-north-1"
+        );
+        config.region = "ap-south-1".into();
+        assert_eq!(region_from(&config, env(both)), "ap-south-1");
     }
 }

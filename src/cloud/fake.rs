@@ -6,12 +6,16 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use super::{AccessKey, Attachment, Cloud, CloudError, Connector, NewUser, Result};
+use super::{
+    AccessKey, Attachment, Cloud, CloudError, Connector, NewUser, Result, StsCredentials,
+    StsRequest,
+};
 use crate::model::RootConfig;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FakeUser {
     pub path: String,
+    pub permissions_boundary: Option<String>,
     pub tags: Vec<(String, String)>,
     /// Kind -> id -> value (the document, for inline policies).
     pub attached: HashMap<Attachment, BTreeMap<String, String>>,
@@ -34,6 +38,8 @@ pub struct FakeIam {
     pub failures: RefCell<HashMap<&'static str, CloudError>>,
     /// Every call made, as "Operation user".
     pub calls: RefCell<Vec<String>>,
+    /// The (policy, policy ARNs) of every STS request.
+    pub sts_requests: RefCell<Vec<(Option<String>, Vec<String>)>>,
     next_key: RefCell<u32>,
 }
 
@@ -113,6 +119,14 @@ fn operation(kind: Attachment, list: bool) -> &'static str {
     }
 }
 
+fn attach_operation(kind: Attachment) -> &'static str {
+    match kind {
+        Attachment::ManagedPolicy => "AttachUserPolicy",
+        Attachment::Group => "AddUserToGroup",
+        _ => "Attach",
+    }
+}
+
 impl Cloud for Rc<FakeIam> {
     async fn create_user(&self, user: &NewUser<'_>) -> Result<()> {
         self.call("CreateUser", user.name)?;
@@ -128,6 +142,7 @@ impl Cloud for Rc<FakeIam> {
             FakeUser {
                 path: user.path.to_string(),
                 tags: user.tags.to_vec(),
+                permissions_boundary: user.permissions_boundary.map(str::to_string),
                 ..FakeUser::default()
             },
         );
@@ -222,5 +237,49 @@ impl Cloud for Rc<FakeIam> {
     async fn user_tags(&self, user: &str) -> Result<Vec<(String, String)>> {
         self.call("ListUserTags", user)?;
         self.with_user(user, |u| Ok(u.tags.clone()))
+    }
+
+    async fn attach(&self, user: &str, kind: Attachment, id: &str) -> Result<()> {
+        self.call(attach_operation(kind), user)?;
+        self.with_user(user, |u| {
+            u.attached
+                .entry(kind)
+                .or_default()
+                .insert(id.into(), String::new());
+            Ok(())
+        })
+    }
+
+    async fn group_policies(&self, group: &str) -> Result<(Vec<String>, Vec<String>)> {
+        self.call("GetGroupPolicies", group)?;
+        Ok((
+            vec![format!(r#"{{"Statement":[{{"Sid":"{group}"}}]}}"#)],
+            vec![format!("arn:aws:iam::123456789012:policy/{group}")],
+        ))
+    }
+
+    async fn caller_user_name(&self) -> Result<String> {
+        self.call("GetUser", "")?;
+        Ok("root-user".into())
+    }
+
+    async fn sts(&self, request: &StsRequest<'_>) -> Result<StsCredentials> {
+        let operation = match request.kind {
+            crate::model::CredentialType::AssumedRole => "AssumeRole",
+            crate::model::CredentialType::FederationToken => "GetFederationToken",
+            _ => "GetSessionToken",
+        };
+        self.call(operation, request.name)?;
+        self.sts_requests.borrow_mut().push((
+            request.policy.map(str::to_string),
+            request.policy_arns.to_vec(),
+        ));
+        Ok(StsCredentials {
+            access_key_id: "ASIAFAKE".into(),
+            secret_access_key: "fake-sts-secret".into(),
+            session_token: "fake-token".into(),
+            expiration: chrono::Utc::now().timestamp() + i64::from(request.duration_seconds),
+            arn: Some(format!("arn:aws:sts::123456789012:fake/{}", request.name)),
+        })
     }
 }

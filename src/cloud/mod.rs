@@ -10,7 +10,7 @@ pub use aws::AwsConnector;
 use std::future::Future;
 
 pub use crate::model::Attachment;
-use crate::model::RootConfig;
+use crate::model::{CredentialType, RootConfig};
 
 /// How many times a call is tried when AWS throttles, fails with 5xx or cannot be reached: the
 /// SDK's standard retry mode, exponential backoff with jitter.
@@ -43,6 +43,46 @@ pub struct NewUser<'a> {
     pub name: &'a str,
     pub path: &'a str,
     pub tags: &'a [(String, String)],
+    pub permissions_boundary: Option<&'a str>,
+}
+
+/// One STS call: AssumeRole, GetFederationToken or GetSessionToken, by `kind`.
+#[derive(Debug, Clone)]
+pub struct StsRequest<'a> {
+    pub kind: CredentialType,
+    /// AssumeRole only.
+    pub role_arn: &'a str,
+    /// The role session name (AssumeRole) or federated user name (GetFederationToken).
+    pub name: &'a str,
+    pub duration_seconds: i32,
+    pub policy: Option<&'a str>,
+    pub policy_arns: &'a [String],
+    pub tags: &'a [(String, String)],
+    pub external_id: Option<&'a str>,
+    /// (serial number, code)
+    pub mfa: Option<(&'a str, &'a str)>,
+}
+
+/// Temporary credentials from STS.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StsCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    /// Unix seconds.
+    pub expiration: i64,
+    /// The assumed role's or federated user's ARN.
+    pub arn: Option<String>,
+}
+
+impl std::fmt::Debug for StsCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StsCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("expiration", &self.expiration)
+            .field("arn", &self.arn)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An access key as IAM returns it once, at creation.
@@ -70,6 +110,8 @@ pub trait Cloud {
     async fn create_user(&self, user: &NewUser<'_>) -> Result<()>;
     async fn put_user_policy(&self, user: &str, policy_name: &str, document: &str) -> Result<()>;
     async fn create_access_key(&self, user: &str) -> Result<AccessKey>;
+    /// Attaches a managed policy (by ARN) or adds the user to a group.
+    async fn attach(&self, user: &str, kind: Attachment, id: &str) -> Result<()>;
     /// The ids of what of `kind` is attached to `user`.
     async fn list(&self, user: &str, kind: Attachment) -> Result<Vec<String>>;
     async fn remove(&self, user: &str, kind: Attachment, id: &str) -> Result<()>;
@@ -78,6 +120,11 @@ pub trait Cloud {
     /// The names of the users under an IAM path.
     async fn list_users(&self, path_prefix: &str) -> Result<Vec<String>>;
     async fn user_tags(&self, user: &str) -> Result<Vec<(String, String)>>;
+    /// A group's policies: (inline policy documents, managed policy ARNs).
+    async fn group_policies(&self, group: &str) -> Result<(Vec<String>, Vec<String>)>;
+    /// The name of the IAM user whose credentials make the calls.
+    async fn caller_user_name(&self) -> Result<String>;
+    async fn sts(&self, request: &StsRequest<'_>) -> Result<StsCredentials>;
 }
 
 /// Makes a [`Cloud`] for a mount's root configuration. Connecting does no network I/O; it is

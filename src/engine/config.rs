@@ -1,10 +1,12 @@
-//! `config/root` and `config/lease`: a mount's root credentials and lease settings.
+//! `config/root`, `config/rotate-root` and `config/lease`: a mount's root credentials, their
+//! rotation, and lease settings.
 
 use serde_json::{Map, Value, json};
 
 use super::routes::{Target, string_param};
+use super::template::{self, Template};
 use super::{Engine, Secret};
-use crate::cloud::Connector;
+use crate::cloud::{Attachment, Cloud, CloudError, Connector};
 use crate::duration;
 use crate::error::{Error, Result};
 use crate::model::{LeaseConfig, RootConfig};
@@ -21,27 +23,163 @@ impl<S: Store, C: Connector> Engine<S, C> {
             "region": config.region,
             "iam_endpoint": config.iam_endpoint.unwrap_or_default(),
             "sts_endpoint": config.sts_endpoint.unwrap_or_default(),
+            "profile": config.profile,
+            "max_retries": config.max_retries.map_or(-1, i64::from),
+            "username_template": config.username_template,
+            "sts_name_template": config.sts_name_template,
         });
         Ok(Secret::data(into_map(data)))
     }
 
+    /// Changes the parameters given (an empty value unsets one) and checks the result.
     pub(super) fn write_root_config(
         &self,
         target: &Target,
         data: &Map<String, Value>,
     ) -> Result<()> {
-        let get = |name| -> Result<String> { Ok(string_param(data, name)?.unwrap_or_default()) };
-        let config = RootConfig {
-            access_key: nonempty("access_key", get("access_key")?)?,
-            secret_key: nonempty("secret_key", get("secret_key")?)?,
-            region: region(get("region")?)?,
-            iam_endpoint: endpoint("iam_endpoint", get("iam_endpoint")?)?,
-            sts_endpoint: endpoint("sts_endpoint", get("sts_endpoint")?)?,
-        };
+        let mut config = self.store.root_config(&target.mount)?.unwrap_or_default();
+        let given = |name| string_param(data, name);
+        // A new access key never keeps the old secret; an access key never goes without one, and
+        // a secret never without an access key.
+        let access_key = given("access_key")?;
+        let secret_key = given("secret_key")?;
+        if access_key.is_some() || secret_key.is_some() {
+            let access = access_key.unwrap_or_else(|| config.access_key.clone());
+            let secret = secret_key.unwrap_or_default();
+            match (access.is_empty(), secret.is_empty()) {
+                (false, true) => {
+                    return Err(Error::MissingParam {
+                        param: "secret_key",
+                        path: target.path(),
+                        secret: true,
+                        hint: format!(
+                            "awscreds write {} access_key=... secret_key=... (or secret_key=- \
+                             to read it from standard input)",
+                            target.path()
+                        ),
+                    });
+                }
+                (true, false) => {
+                    return Err(Error::input_hint(
+                        "secret_key without access_key",
+                        "give both, or neither to use the AWS credential chain",
+                    ));
+                }
+                _ => {}
+            }
+            config.access_key = access;
+            config.secret_key = secret;
+        }
+        if let Some(region) = given("region")? {
+            config.region = check_region(region)?;
+        }
+        if let Some(value) = given("iam_endpoint")? {
+            config.iam_endpoint = endpoint("iam_endpoint", value)?;
+        }
+        if let Some(value) = given("sts_endpoint")? {
+            config.sts_endpoint = endpoint("sts_endpoint", value)?;
+        }
+        if let Some(profile) = given("profile")? {
+            config.profile = profile;
+        }
+        if let Some(text) = given("max_retries")? {
+            config.max_retries = match text.trim().parse::<i64>() {
+                Ok(-1) => None,
+                Ok(n @ 0..=10) => Some(n as u32),
+                _ => {
+                    return Err(Error::input_hint(
+                        format!("invalid max_retries \"{text}\""),
+                        "a number of retries from 0 to 10, or -1 for the default (4)",
+                    ));
+                }
+            };
+        }
+        if let Some(text) = given("username_template")? {
+            if !text.is_empty() {
+                Template::parse(&text, template::IAM_LIMIT, "username_template")?;
+            }
+            config.username_template = text;
+        }
+        if let Some(text) = given("sts_name_template")? {
+            if !text.is_empty() {
+                Template::parse(&text, template::STS_LIMIT, "sts_name_template")?;
+            }
+            config.sts_name_template = text;
+        }
         self.store.set_root_config(&target.mount, &config)?;
         // A client built before this write must not be used after it.
         self.clouds.borrow_mut().remove(&target.mount);
         Ok(())
+    }
+
+    /// `write MOUNT/config/rotate-root`: a new access key for the root IAM user, stored, then
+    /// the old one deleted with the old credentials. Returns the new access key id.
+    pub(super) async fn rotate_root(&self, target: &Target) -> Result<Secret> {
+        let mount = target.mount.as_str();
+        let old = self.root_config(mount)?;
+        if !old.has_keys() {
+            return Err(Error::input_hint(
+                format!("{mount}/config/root has no access key to rotate"),
+                "the root credentials come from the AWS credential chain, which is not \
+                 awscreds' to rotate",
+            ));
+        }
+        let cloud = self.cloud(mount).await?;
+        let fail = |action: &str, e: CloudError| Error::cloud(action.to_string(), e);
+        let user = cloud
+            .caller_user_name()
+            .await
+            .map_err(|e| fail("finding the IAM user of the root credentials", e))?;
+        let keys = cloud
+            .list(&user, Attachment::AccessKey)
+            .await
+            .map_err(|e| fail(&format!("listing the access keys of {user}"), e))?;
+        if keys.len() >= 2 {
+            return Err(Error::input_hint(
+                format!("IAM user {user} already has two access keys, IAM's limit"),
+                format!(
+                    "delete the one that is not {} first, then rotate again",
+                    old.access_key
+                ),
+            ));
+        }
+        let new = cloud
+            .create_access_key(&user)
+            .await
+            .map_err(|e| fail(&format!("creating an access key for {user}"), e))?;
+        let config = RootConfig {
+            access_key: new.access_key_id.clone(),
+            secret_key: new.secret_access_key.clone(),
+            ..old.clone()
+        };
+        if let Err(e) = self.store.set_root_config(mount, &config) {
+            // Not stored: the new key must not outlive this command.
+            let _ = cloud
+                .remove(&user, Attachment::AccessKey, &new.access_key_id)
+                .await;
+            return Err(e.into());
+        }
+        self.clouds.borrow_mut().remove(mount);
+        // With the old credentials: the new key may not work everywhere yet (eventual
+        // consistency).
+        let mut warnings = Vec::new();
+        if let Err(e) = cloud
+            .remove(&user, Attachment::AccessKey, &old.access_key)
+            .await
+        {
+            warnings.push(format!(
+                "the new key is stored, but the old key {} could not be deleted: {e}; delete it \
+                 yourself",
+                old.access_key
+            ));
+        }
+        let mut data = Map::new();
+        data.insert("access_key".into(), Value::String(new.access_key_id));
+        Ok(Secret {
+            lease: None,
+            data,
+            warnings,
+        })
     }
 
     pub(super) fn lease_config(&self, mount: &str) -> Result<LeaseConfig> {
@@ -64,13 +202,7 @@ impl<S: Store, C: Connector> Engine<S, C> {
     ) -> Result<()> {
         let get = |name| -> Result<u64> {
             let text = string_param(data, name)?.unwrap_or_default();
-            duration::parse(&text).map_err(|e| match e {
-                Error::Input { message, hint } => Error::Input {
-                    message: format!("{name}: {message}"),
-                    hint,
-                },
-                other => other,
-            })
+            named_duration(name, &text)
         };
         let config = LeaseConfig {
             lease: get("lease")?,
@@ -97,6 +229,17 @@ impl<S: Store, C: Connector> Engine<S, C> {
     }
 }
 
+/// Parses a duration parameter, naming it in the error.
+pub(super) fn named_duration(name: &str, text: &str) -> Result<u64> {
+    duration::parse(text).map_err(|e| match e {
+        Error::Input { message, hint } => Error::Input {
+            message: format!("{name}: {message}"),
+            hint,
+        },
+        other => other,
+    })
+}
+
 pub(super) fn into_map(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
@@ -104,22 +247,15 @@ pub(super) fn into_map(value: Value) -> Map<String, Value> {
     }
 }
 
-fn nonempty(name: &str, value: String) -> Result<String> {
-    if value.trim().is_empty() {
-        return Err(Error::input(format!("parameter \"{name}\" is empty")));
-    }
-    Ok(value)
-}
-
-fn region(value: String) -> Result<String> {
-    let value = nonempty("region", value)?;
+fn check_region(value: String) -> Result<String> {
     let ok = value
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !ok {
+    if !ok || value.trim() != value {
         return Err(Error::input_hint(
             format!("invalid region \"{value}\""),
-            "a region looks like us-east-1",
+            "a region looks like us-east-1; leave it empty for AWS_REGION, AWS_DEFAULT_REGION \
+             or us-east-1",
         ));
     }
     Ok(value)

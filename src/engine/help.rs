@@ -19,7 +19,7 @@ pub fn path_help(path: &str) -> Option<String> {
     let segments: Vec<&str> = path.split('/').collect();
     let head = segments
         .iter()
-        .rposition(|s| matches!(*s, "config" | "roles" | "creds"));
+        .rposition(|s| routes::ROUTE_HEADS.contains(s));
     let Some(head) = head else {
         // A bare mount name (`aws`); a longer path without a route in it matches nothing.
         return (segments.len() == 1).then(backend_help);
@@ -27,6 +27,8 @@ pub fn path_help(path: &str) -> Option<String> {
     let rest = segments[head..].join("/");
     let spec = match segments[head..] {
         ["creds", ..] => &routes::CREDS,
+        ["sts", ..] => &routes::STS,
+        ["config", "rotate-root"] => &routes::CONFIG_ROTATE_ROOT,
         ["roles"] | ["roles", ""] => &routes::ROLE_LIST,
         ["roles", _] => &routes::ROLE,
         ["config", "root"] => &routes::CONFIG_ROOT,

@@ -9,11 +9,12 @@ mod lease;
 mod role;
 pub mod routes;
 mod sweep;
-mod username;
+pub mod template;
 
 mod tidy;
 
-pub use lease::{IAM_PATH, PENDING_TIMEOUT, Revoked, TAG_DB, TAG_LEASE};
+pub use lease::{PENDING_TIMEOUT, Revoked, TAG_DB, TAG_LEASE};
+pub use role::DEFAULT_USER_PATH;
 pub use sweep::{DEFAULT_PARALLEL, Failure, SweepOptions, SweepReport};
 pub use tidy::{Orphan, TidyReport};
 
@@ -39,16 +40,20 @@ pub struct LeaseInfo {
     pub renewable: bool,
 }
 
-/// What a read returns: data, and a lease when the data is a credential.
-#[derive(Debug, Clone, PartialEq)]
+/// What a read returns: data, a lease when the data is a credential, and warnings for stderr.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Secret {
     pub lease: Option<LeaseInfo>,
     pub data: Map<String, Value>,
+    pub warnings: Vec<String>,
 }
 
 impl Secret {
     fn data(data: Map<String, Value>) -> Self {
-        Secret { lease: None, data }
+        Secret {
+            data,
+            ..Secret::default()
+        }
     }
 }
 
@@ -138,30 +143,44 @@ impl<S: Store, C: Connector> Engine<S, C> {
     pub async fn read(&self, path: &str, data: &Map<String, Value>) -> Result<Secret> {
         let target = self.target(path)?;
         routes::check_op(&target, Op::Read)?;
-        if let Some(key) = data.keys().next() {
-            return Err(Error::input_hint(
-                format!("unknown parameter \"{key}\" for {}", target.path()),
-                format!("read {} takes no parameters", target.path()),
-            ));
-        }
+        routes::check_params(&target, Op::Read, data)?;
         match &target.route {
             Route::ConfigRoot => self.read_root_config(&target),
             Route::ConfigLease => self.read_lease_config(&target),
             Route::Role(name) => self.read_role(&target, name),
-            Route::Creds(name) => self.issue(&target, name).await,
-            Route::RoleList => unreachable!("check_op refuses read on roles/"),
+            Route::Creds(name) | Route::Sts(name) => self.issue(&target, name, data).await,
+            Route::RoleList | Route::ConfigRotateRoot => {
+                unreachable!("check_op refuses read here")
+            }
         }
     }
 
-    pub fn write(&self, path: &str, data: &Map<String, Value>) -> Result<Written> {
+    pub async fn write(&self, path: &str, data: &Map<String, Value>) -> Result<Written> {
         let target = self.target(path)?;
         routes::check_op(&target, Op::Write)?;
-        routes::check_params(&target, data)?;
+        routes::check_params(&target, Op::Write, data)?;
+        let takes_data = !target.route.spec().fields.is_empty();
+        let issues = matches!(target.route, Route::Creds(_) | Route::Sts(_));
+        if data.is_empty() && takes_data && !issues {
+            return Err(Error::input_hint(
+                format!("nothing to write to {}", target.path()),
+                format!(
+                    "give parameters as KEY=VALUE; awscreds help {} lists them",
+                    target.path()
+                ),
+            ));
+        }
         match &target.route {
             Route::ConfigRoot => self.write_root_config(&target, data)?,
             Route::ConfigLease => self.write_lease_config(&target, data)?,
             Route::Role(name) => self.write_role(&target, name, data)?,
-            Route::Creds(_) | Route::RoleList => unreachable!("check_op refuses write here"),
+            Route::Creds(name) | Route::Sts(name) => {
+                return Ok(Written::Secret(self.issue(&target, name, data).await?));
+            }
+            Route::ConfigRotateRoot => {
+                return Ok(Written::Secret(self.rotate_root(&target).await?));
+            }
+            Route::RoleList => unreachable!("check_op refuses write here"),
         }
         Ok(Written::Stored(target.path()))
     }
@@ -308,7 +327,7 @@ fn check_mount_path(path: &str) -> Result<()> {
                 hint,
             ));
         }
-        if matches!(segment, "config" | "roles" | "creds") {
+        if routes::ROUTE_HEADS.contains(&segment) {
             return Err(Error::input_hint(
                 format!("invalid mount path '{path}': \"{segment}\" is a route name"),
                 "choose a path such as aws, prod or team/aws",
@@ -347,10 +366,10 @@ mod tests {
         ] {
             root.insert(k.into(), v.into());
         }
-        engine.write("aws/config/root", &root).unwrap();
+        block(engine.write("aws/config/root", &root)).unwrap();
         let mut role = Map::new();
         role.insert("policy".into(), POLICY.into());
-        engine.write("aws/roles/r", &role).unwrap();
+        block(engine.write("aws/roles/r", &role)).unwrap();
         (engine, iam)
     }
 
@@ -488,7 +507,7 @@ mod tests {
         let mut lease_config = Map::new();
         lease_config.insert("lease".into(), "1h".into());
         lease_config.insert("lease_max".into(), "2h".into());
-        engine.write("aws/config/lease", &lease_config).unwrap();
+        block(engine.write("aws/config/lease", &lease_config)).unwrap();
         let id = issue(&engine).lease.unwrap().id;
         let (info, warning) = engine.renew(&id, Some(1800)).unwrap();
         assert_eq!((info.duration, warning), (1800, None));
@@ -506,6 +525,29 @@ mod tests {
         let err = engine.check_field("creds/r", "nope").unwrap_err();
         assert_eq!(err.to_string(), "Field \"nope\" not present in secret");
         assert!(iam.calls.borrow().is_empty());
+    }
+
+    #[test]
+    fn group_policies_are_merged_into_sts_requests() {
+        let (engine, iam) = engine();
+        let mut role = Map::new();
+        role.insert("credential_type".into(), "federation_token".into());
+        role.insert("policy_document".into(), POLICY.into());
+        role.insert("iam_groups".into(), "g1,g2".into());
+        block(engine.write("aws/roles/fed", &role)).unwrap();
+        let secret = block(engine.read("creds/fed", &Map::new())).unwrap();
+        assert!(!secret.lease.unwrap().renewable);
+        let requests = iam.sts_requests.borrow();
+        let (policy, arns) = &requests[0];
+        let policy: Value = serde_json::from_str(policy.as_deref().unwrap()).unwrap();
+        let sids: Vec<&str> = policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["Sid"].as_str())
+            .collect();
+        assert_eq!(sids, ["g1", "g2"]);
+        assert_eq!(arns.len(), 2);
     }
 
     fn block<F: std::future::Future>(f: F) -> F::Output {

@@ -6,6 +6,10 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::model::Mount;
 
+/// The first segments of the routes: a path starting with one is relative to the mount `aws`,
+/// and no mount path may contain one.
+pub const ROUTE_HEADS: [&str; 4] = ["config", "roles", "creds", "sts"];
+
 /// The mount a path is taken relative to when it starts with no mount name.
 pub const DEFAULT_MOUNT: &str = "aws";
 
@@ -31,10 +35,12 @@ impl Op {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     ConfigRoot,
+    ConfigRotateRoot,
     ConfigLease,
     RoleList,
     Role(String),
     Creds(String),
+    Sts(String),
 }
 
 pub struct Field {
@@ -77,34 +83,51 @@ pub struct RouteSpec {
     /// The fields a read returns, where reading has effects (issuing): `--field` is checked
     /// against them before anything happens.
     pub outputs: &'static [&'static str],
-    /// Parameters of `write` (and of `read`, for none of these routes yet).
+    /// Parameters of `write`.
     pub fields: &'static [Field],
+    /// Parameters of `read`.
+    pub read_fields: &'static [Field],
 }
 
 pub const CONFIG_ROOT: RouteSpec = RouteSpec {
     pattern: "^config/root$",
     usage: "config/root",
     synopsis: "Configure the root credentials that are used to manage IAM.",
-    description: "Before doing anything, the AWS backend needs credentials that are able to manage \
-IAM users, policies and access keys. This endpoint is used to configure those credentials. Reading \
-it shows everything but the secret key, which is never printed.",
+    description:
+        "Before doing anything, the AWS backend needs credentials that are able to manage \
+IAM users, policies and access keys. This endpoint is used to configure those credentials. Leave \
+access_key and secret_key out to use the standard AWS credential chain (environment, shared \
+config and credentials files with profile, SSO and credential_process, web identity, container \
+and instance roles). A write changes only the parameters it gives; give one empty to unset it. \
+Reading shows everything but the secret key, which is never printed.
+
+Name templates: text with the placeholders {{role}}, {{role N}} (cut to N characters), {{mount}}, \
+{{mount N}}, {{type}} (the credential type), {{unix_time}} and {{random N}} (N random letters and \
+digits); other characters must be letters, digits or _+=,.@-. The longest name a template can \
+make must fit IAM's 64 characters (username_template) or STS's 32 (sts_name_template); this is \
+checked when the template is written.",
     ops: &[Op::Read, Op::Write],
     outputs: &[],
     fields: &[
-        required(
+        field(
             "access_key",
             "string",
-            "Access key with permission to create and delete IAM users, policies and keys",
+            "Access key with permission to create and delete IAM users, policies and keys; \
+             empty: the AWS credential chain",
         ),
         Field {
             name: "secret_key",
             kind: "string",
-            description: "Secret key with permission to manage IAM; prompted for (hidden) on a \
-terminal when left out",
-            required: true,
+            description: "Secret key of access_key; prompted for (hidden) on a terminal when \
+access_key is given without it",
+            required: false,
             secret: true,
         },
-        required("region", "string", "Region for API calls"),
+        field(
+            "region",
+            "string",
+            "Region for API calls (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)",
+        ),
         field(
             "iam_endpoint",
             "string",
@@ -115,7 +138,44 @@ terminal when left out",
             "string",
             "Endpoint URL for STS calls (default: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, or AWS)",
         ),
+        field(
+            "profile",
+            "string",
+            "Profile of the shared AWS config files for the credential chain",
+        ),
+        field(
+            "max_retries",
+            "int",
+            "Retries of a throttled or failed AWS call (0-10; default 4, -1: the default)",
+        ),
+        field(
+            "username_template",
+            "string",
+            "Template of IAM user names (default awscreds-{{role 27}}-{{unix_time}}-{{random 16}})",
+        ),
+        field(
+            "sts_name_template",
+            "string",
+            "Template of STS role session and federated user names (default \
+             awscreds-{{unix_time}}-{{random 12}})",
+        ),
     ],
+    read_fields: &[],
+};
+
+pub const CONFIG_ROTATE_ROOT: RouteSpec = RouteSpec {
+    pattern: "^config/rotate-root$",
+    usage: "config/rotate-root",
+    synopsis: "Replace the root access key with a new one.",
+    description: "Creates a new access key for the IAM user of config/root's access key, stores \
+it, then deletes the old key using the old credentials, and prints the new access key id. It \
+refuses when that user already has two access keys (IAM's limit) or when the root credentials \
+come from the AWS credential chain. A new key may take a few seconds to work everywhere (IAM's \
+eventual consistency).",
+    ops: &[Op::Write],
+    outputs: &[],
+    fields: &[],
+    read_fields: &[],
 };
 
 pub const CONFIG_LEASE: RouteSpec = RouteSpec {
@@ -140,6 +200,7 @@ never written, lease is 1h and lease_max 24h.",
             "Maximum lease for credentials, at least \"lease\"",
         ),
     ],
+    read_fields: &[],
 };
 
 pub const ROLE_LIST: RouteSpec = RouteSpec {
@@ -150,52 +211,187 @@ pub const ROLE_LIST: RouteSpec = RouteSpec {
     ops: &[Op::List],
     outputs: &[],
     fields: &[],
+    read_fields: &[],
 };
 
 pub const ROLE: RouteSpec = RouteSpec {
     pattern: "^roles/(?P<name>\\w(([\\w.-]+)?\\w)?)$",
     usage: "roles/NAME",
-    synopsis: "Read, write and delete IAM policies that access keys can be made for.",
-    description: "This path allows you to read and write roles that are used to create access \
-keys. These roles have IAM policies that map directly to the route to read the access keys. For \
-example, if the backend is mounted at \"aws\" and you create a role at \"aws/roles/deploy\", then a \
-user could request access credentials at \"aws/creds/deploy\".
+    synopsis: "Read, write and delete the roles that credentials are made for.",
+    description: "A role names what credentials are made for it: credential_type iam_user (an \
+IAM user with an access key, revoked when the lease ends), assumed_role (sts:AssumeRole of one \
+of role_arns), federation_token (sts:GetFederationToken) or session_token \
+(sts:GetSessionToken). If the backend is mounted at \"aws\" and you create a role at \
+\"aws/roles/deploy\", credentials are read at \"aws/creds/deploy\" (or \"aws/sts/deploy\" \
+for the STS types).
 
-The policy is checked to be a JSON object with a \"Statement\" and stored compacted. Deleting a \
-role does not revoke the credentials already issued for it: their leases run their course.",
+A role written the seed's way, with policy= alone, is an iam_user role. A write to an existing \
+role changes only the parameters it gives. Lists take comma-separated values, repeated keys or \
+a JSON array; maps take key=value pairs the same ways, or a JSON object. Deleting a role does \
+not revoke the credentials already issued for it: their leases run their course.",
     ops: &[Op::Read, Op::Write, Op::Delete],
     outputs: &[],
     fields: &[
-        field("name", "string", "Name of the role; if given, must match the path"),
-        required(
-            "policy",
+        field(
+            "name",
+            "string",
+            "Name of the role; if given, must match the path",
+        ),
+        field(
+            "credential_type",
+            "string",
+            "iam_user, assumed_role, federation_token or session_token (required for a new \
+             role unless policy= is given, which makes an iam_user role)",
+        ),
+        field(
+            "policy_document",
             "string",
             "IAM policy document (JSON); @file.json reads it from a file",
         ),
+        field("policy", "string", "The seed's name for policy_document"),
+        field(
+            "policy_arns",
+            "list",
+            "ARNs of managed policies to attach (iam_user) or pass (assumed_role, \
+             federation_token)",
+        ),
+        field(
+            "iam_groups",
+            "list",
+            "IAM groups the user is added to (iam_user), or whose policies are merged into the \
+             request (assumed_role, federation_token)",
+        ),
+        field(
+            "iam_tags",
+            "map",
+            "Tags of the IAM user, key=value (iam_user)",
+        ),
+        field(
+            "user_path",
+            "string",
+            "IAM path of the user, of the form /.../ (iam_user; default /awscreds/)",
+        ),
+        field(
+            "permissions_boundary_arn",
+            "string",
+            "ARN of a managed policy that bounds the user's permissions (iam_user)",
+        ),
+        field(
+            "role_arns",
+            "list",
+            "ARNs of the roles that may be assumed (assumed_role)",
+        ),
+        field(
+            "default_sts_ttl",
+            "duration",
+            "TTL of STS credentials when the request gives none (default 1h)",
+        ),
+        field(
+            "max_sts_ttl",
+            "duration",
+            "Longest TTL of STS credentials (default: the mount's lease_max)",
+        ),
+        field(
+            "session_tags",
+            "map",
+            "Session tags, key=value (assumed_role)",
+        ),
+        field(
+            "external_id",
+            "string",
+            "External id for AssumeRole (assumed_role)",
+        ),
+        field(
+            "mfa_serial_number",
+            "string",
+            "MFA device serial number or ARN; requests must then give mfa_code \
+             (session_token, assumed_role)",
+        ),
     ],
+    read_fields: &[],
 };
+
+const CREDS_FIELDS: &[Field] = &[
+    field(
+        "ttl",
+        "duration",
+        "TTL of STS credentials (default: the role's default_sts_ttl, else 1h; at most \
+         max_sts_ttl); not for iam_user, whose leases follow config/lease",
+    ),
+    field(
+        "role_arn",
+        "string",
+        "Role to assume, one of the role's role_arns (assumed_role; needed when it has several)",
+    ),
+    field(
+        "role_session_name",
+        "string",
+        "Role session name (assumed_role; default from sts_name_template)",
+    ),
+    field(
+        "mfa_code",
+        "string",
+        "Current code of the role's MFA device",
+    ),
+];
+
+const ISSUED: &[&str] = &[
+    "lease_id",
+    "lease_duration",
+    "lease_renewable",
+    "access_key",
+    "secret_key",
+    "session_token",
+    "arn",
+    "expiration",
+    "ttl",
+];
 
 pub const CREDS: RouteSpec = RouteSpec {
     pattern: "^creds/(?P<name>\\w(([\\w.-]+)?\\w)?)$",
     usage: "creds/NAME",
-    synopsis: "Generate an access key pair for a specific role.",
-    description: "This path will generate a new, never before used key pair for accessing AWS. \
-Every read creates a new IAM user named awscreds-<role>-<unix time>-<random> under the IAM path \
-/awscreds/, with the role's policy as an inline policy named after the role, and an access key. The \
-credentials are valid for the mount's lease (see config/lease); when the lease expires, the next \
-awscreds invocation or \"awscreds sweep\" deletes the access keys, the inline policies and the user.",
-    ops: &[Op::Read],
-    outputs: &[
-        "lease_id",
-        "lease_duration",
-        "lease_renewable",
-        "access_key",
-        "secret_key",
-    ],
-    fields: &[],
+    synopsis: "Generate credentials for a specific role.",
+    description: "Reading (or writing, with parameters) this path generates new credentials of \
+the role's credential_type.
+
+iam_user: a new IAM user named by the mount's username_template (default \
+awscreds-<role>-<unix time>-<random>) under the role's user_path (default /awscreds/), with its \
+permissions boundary, managed policies, inline policy (named after the role), groups and tags, \
+and an access key. The credentials live for the mount's lease (config/lease); when it expires, \
+the next awscreds invocation or \"awscreds sweep\" deletes the user and all it holds.
+
+assumed_role, federation_token, session_token: temporary credentials from one STS call, with a \
+session_token and an expiration. They live for ttl, else the role's default_sts_ttl, else 1h, \
+at most max_sts_ttl (else the mount's lease_max). Their leases are recorded but not renewable, \
+and revoking them cannot recall them: STS credentials stay valid until they expire.",
+    ops: &[Op::Read, Op::Write],
+    outputs: ISSUED,
+    fields: CREDS_FIELDS,
+    read_fields: CREDS_FIELDS,
 };
 
-pub const ALL: [&RouteSpec; 5] = [&CONFIG_LEASE, &CONFIG_ROOT, &CREDS, &ROLE_LIST, &ROLE];
+pub const STS: RouteSpec = RouteSpec {
+    pattern: "^sts/(?P<name>\\w(([\\w.-]+)?\\w)?)$",
+    usage: "sts/NAME",
+    synopsis: "Generate STS credentials for a role of an STS credential type.",
+    description: "The same as creds/NAME, for roles of credential_type assumed_role, \
+federation_token or session_token only. STS credentials cannot be revoked at AWS: revoking \
+their lease only forgets it, and they stay valid until they expire.",
+    ops: &[Op::Read, Op::Write],
+    outputs: ISSUED,
+    fields: CREDS_FIELDS,
+    read_fields: CREDS_FIELDS,
+};
+
+pub const ALL: [&RouteSpec; 7] = [
+    &CONFIG_LEASE,
+    &CONFIG_ROOT,
+    &CONFIG_ROTATE_ROOT,
+    &CREDS,
+    &ROLE_LIST,
+    &ROLE,
+    &STS,
+];
 
 impl Route {
     pub fn spec(&self) -> &'static RouteSpec {
@@ -205,6 +401,8 @@ impl Route {
             Route::RoleList => &ROLE_LIST,
             Route::Role(_) => &ROLE,
             Route::Creds(_) => &CREDS,
+            Route::Sts(_) => &STS,
+            Route::ConfigRotateRoot => &CONFIG_ROTATE_ROOT,
         }
     }
 }
@@ -225,6 +423,8 @@ impl Target {
             Route::RoleList => "roles/".to_string(),
             Route::Role(name) => format!("roles/{name}"),
             Route::Creds(name) => format!("creds/{name}"),
+            Route::Sts(name) => format!("sts/{name}"),
+            Route::ConfigRotateRoot => "config/rotate-root".to_string(),
         };
         format!("{}/{rest}", self.mount)
     }
@@ -256,7 +456,7 @@ pub fn split_mount<'p>(mounts: &[Mount], path: &'p str) -> Result<(String, &'p s
         return Ok((mount.path.clone(), rest));
     }
     let first = path.split('/').next().unwrap_or_default();
-    if matches!(first, "config" | "roles" | "creds") {
+    if ROUTE_HEADS.contains(&first) {
         if mounts.iter().any(|m| m.path == DEFAULT_MOUNT) {
             return Ok((DEFAULT_MOUNT.to_string(), path));
         }
@@ -301,10 +501,13 @@ pub fn parse_route(mount: &str, rest: &str) -> Result<Route, Error> {
         },
         Some(("config", "root")) => Route::ConfigRoot,
         Some(("config", "lease")) => Route::ConfigLease,
+        Some(("config", "rotate-root")) => Route::ConfigRotateRoot,
         Some(("roles", "")) => Route::RoleList,
         Some(("roles", name)) => Route::Role(check_name(mount, name)?),
         Some(("creds", "")) => return Err(no_route()),
         Some(("creds", name)) => Route::Creds(check_name(mount, name)?),
+        Some(("sts", "")) => return Err(no_route()),
+        Some(("sts", name)) => Route::Sts(check_name(mount, name)?),
         Some(_) => return Err(no_route()),
     };
     Ok(route)
@@ -347,16 +550,22 @@ pub fn check_op(target: &Target, op: Op) -> Result<(), Error> {
     ))
 }
 
-/// Refuses parameters the route does not know and reports the first required one missing.
-pub fn check_params(target: &Target, data: &Map<String, Value>) -> Result<(), Error> {
+/// Refuses parameters the route does not know for `op` and reports the first required one
+/// missing.
+pub fn check_params(target: &Target, op: Op, data: &Map<String, Value>) -> Result<(), Error> {
     let spec = target.route.spec();
+    let fields = if op == Op::Read {
+        spec.read_fields
+    } else {
+        spec.fields
+    };
     let path = target.path();
     for key in data.keys() {
-        if !spec.fields.iter().any(|f| f.name == key) {
-            let hint = if spec.fields.is_empty() {
-                format!("{path} takes no parameters")
+        if !fields.iter().any(|f| f.name == key) {
+            let hint = if fields.is_empty() {
+                format!("{} {path} takes no parameters", op.name())
             } else {
-                let names: Vec<&str> = spec.fields.iter().map(|f| f.name).collect();
+                let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
                 format!("parameters of {path}: {}", names.join(", "))
             };
             return Err(Error::input_hint(
@@ -365,13 +574,11 @@ pub fn check_params(target: &Target, data: &Map<String, Value>) -> Result<(), Er
             ));
         }
     }
-    if let Some(missing) = spec
-        .fields
+    if let Some(missing) = fields
         .iter()
         .find(|f| f.required && !data.contains_key(f.name))
     {
-        let example: Vec<String> = spec
-            .fields
+        let example: Vec<String> = fields
             .iter()
             .filter(|f| f.required)
             .map(|f| format!("{}=...", f.name))

@@ -3,7 +3,8 @@
 //! Such users should not exist; if one does, nothing else would ever revoke it.
 
 use super::Engine;
-use super::lease::{Deleted, IAM_PATH, TAG_DB, delete_iam_user};
+use super::lease::{Deleted, TAG_DB, delete_iam_user};
+use super::role::DEFAULT_USER_PATH;
 use crate::cloud::{Cloud, CloudError, Connector};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -36,9 +37,26 @@ impl<S: Store, C: Connector> Engine<S, C> {
                 continue;
             }
             let cloud = self.cloud(&mount.path).await?;
-            let listing = cloud.list_users(IAM_PATH).await;
-            let users = listing
-                .map_err(|e| Error::cloud(format!("listing IAM users for {}", mount.path), e))?;
+            // Where this mount's roles put their users: /awscreds/ unless a role says otherwise.
+            let mut paths = vec![DEFAULT_USER_PATH.to_string()];
+            for name in self.store.role_names(&mount.path)? {
+                let role = self.store.role(&mount.path, &name)?;
+                let path = role.map(|r| r.user_path).unwrap_or_default();
+                if !path.is_empty() && !paths.contains(&path) {
+                    paths.push(path);
+                }
+            }
+            let mut users: Vec<String> = Vec::new();
+            for path in &paths {
+                let listing = cloud.list_users(path).await.map_err(|e| {
+                    Error::cloud(format!("listing IAM users for {}", mount.path), e)
+                })?;
+                for user in listing {
+                    if !users.contains(&user) {
+                        users.push(user);
+                    }
+                }
+            }
             for user in users {
                 // Several mounts may share an account: report each user once.
                 if report.orphans.iter().any(|o| o.iam_user == user)

@@ -9,13 +9,16 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{Result, Store, StoreError};
-use crate::model::{Attachment, Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig};
+use crate::model::{
+    Attachment, CredentialType, Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig,
+};
 
 /// Applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_lease_owner.sql"),
     include_str!("migrations/0003_lease_attached.sql"),
+    include_str!("migrations/0004_lease_kind.sql"),
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -119,7 +122,7 @@ fn schema_version(conn: &Connection) -> Result<usize> {
 }
 
 const LEASE_COLUMNS: &str = "id, mount, role, iam_user, access_key_id, state, issued_at, \
-     expires_at, max_expires_at, due_at, attempts, last_error, owner, attached";
+     expires_at, max_expires_at, due_at, attempts, last_error, owner, attached, kind";
 
 fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<Lease> {
     let state: String = row.get(5)?;
@@ -148,6 +151,16 @@ fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<Lease> {
             Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(13, rusqlite::types::Type::Text, e.into())
             })?),
+        },
+        kind: {
+            let kind: String = row.get(14)?;
+            CredentialType::parse(&kind).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    14,
+                    rusqlite::types::Type::Text,
+                    format!("unknown lease kind {kind:?}").into(),
+                )
+            })?
         },
     })
 }
@@ -274,7 +287,7 @@ impl Store for SqliteStore {
         self.conn.execute(
             &format!(
                 "INSERT INTO leases ({LEASE_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
             ),
             params![
                 l.id,
@@ -290,7 +303,8 @@ impl Store for SqliteStore {
                 l.attempts,
                 l.last_error,
                 l.owner,
-                l.attached.as_ref().map(to_json)
+                l.attached.as_ref().map(to_json),
+                l.kind.as_str()
             ],
         )?;
         Ok(())
@@ -437,6 +451,7 @@ mod tests {
             last_error: None,
             owner: None,
             attached: None,
+            kind: CredentialType::IamUser,
         }
     }
 

@@ -32,7 +32,11 @@ fn help_for_a_path_shows_its_route_and_parameters() {
     assert!(run.stdout.contains("    policy (string)"));
     let run = env.run(["help", "aws/creds"]).ok();
     assert!(run.stdout.contains("Matching Route: ^creds/"));
-    assert!(run.stdout.contains("Generate an access key pair"));
+    assert!(
+        run.stdout
+            .contains("\n\nGenerate credentials for a specific role.\n\n"),
+        "{run:#?}"
+    );
     env.run(["help", "aws/nothing/here"])
         .fails(1)
         .one_line_error("no route \"aws/nothing/here\"");

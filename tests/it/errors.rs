@@ -87,25 +87,68 @@ fn malformed_json_policies_are_refused_and_the_role_kept() {
     let roles = ["err_badjson", "err_badjson_new"];
     let truncated = env.file("truncated.json", "{\"Version\": \"2012-10-17\",\n");
     for path in ["aws/roles/err_badjson", "aws/roles/err_badjson_new"] {
-        let run = refused(
-            &env,
-            &["write", path, &format!("policy=@{truncated}")],
-            &roles,
-        );
+        // The seed's policy= and policy_document= (with the credential type a new role needs)
+        // parse a policy the same way.
+        for (param, extra) in [
+            ("policy", None),
+            ("policy_document", Some("credential_type=iam_user")),
+        ] {
+            let write = |value: &str| {
+                let arg = format!("{param}={value}");
+                let mut args = vec!["write", path];
+                args.extend(extra);
+                args.push(&arg);
+                refused(&env, &args, &roles)
+            };
+            let run = write(&format!("@{truncated}"));
+            assert!(
+                message(&run).starts_with("cannot parse policy document: "),
+                "{run:#?}"
+            );
+            assert_eq!(
+                hint(&run),
+                "a policy is a JSON object such as {\"Version\": \"2012-10-17\", \
+                 \"Statement\": [...]}"
+            );
+            write("[1]").one_line_error("policy document is not a JSON object");
+        }
+        // The seed's policy= always carries a policy: empty is unparsable.
+        let run = refused(&env, &["write", path, "policy="], &roles);
         assert!(
             message(&run).starts_with("cannot parse policy document: "),
             "{run:#?}"
         );
-        assert!(hint(&run).contains("\"Statement\""), "{run:#?}");
-
-        let run = refused(&env, &["write", path, "policy=[1]"], &roles);
-        assert_eq!(message(&run), "policy document is not a JSON object");
-        let run = refused(&env, &["write", path, "policy="], &roles);
-        assert!(
-            message(&run).starts_with("cannot parse policy document"),
-            "{run:#?}"
-        );
     }
+    // An empty policy_document unsets it, which leaves the iam_user role nothing to grant...
+    let run = refused(
+        &env,
+        &["write", "aws/roles/err_badjson", "policy_document="],
+        &roles,
+    );
+    let run = run.one_line_error(
+        "an iam_user role needs at least one of policy_document, policy_arns or iam_groups",
+    );
+    assert_eq!(hint(&run), "e.g. policy_document=@policy.json");
+    refused(
+        &env,
+        &[
+            "write",
+            "aws/roles/err_badjson_new",
+            "credential_type=iam_user",
+            "policy_document=",
+        ],
+        &roles,
+    )
+    .one_line_error(
+        "an iam_user role needs at least one of policy_document, policy_arns or iam_groups",
+    );
+    // ...and does not make a new role one.
+    refused(
+        &env,
+        &["write", "aws/roles/err_badjson_new", "policy_document="],
+        &roles,
+    )
+    .one_line_error("did not supply credential_type");
     // The existing role still has its policy; the new one was never created.
     env.run(["read", "aws/roles/err_badjson", "-field=policy"])
         .ok()
@@ -138,48 +181,86 @@ fn missing_required_parameters_are_named_with_an_example() {
     let env = with_role("err_missing");
     env.run(["write", "aws/config/lease", "lease=30m", "lease_max=2h"])
         .ok();
-    let roles = ["err_missing"];
+    // A second mount whose root credentials come from the AWS credential chain.
+    env.run(["mount", "aws", "--path", "err_chain"]).ok();
+    let roles = ["err_missing", "err_missing_new"];
 
-    let run = refused(&env, &["write", "aws/roles/err_missing"], &roles);
-    let run = run.one_line_error("missing required parameter \"policy\" for aws/roles/err_missing");
-    assert_eq!(
-        hint(&run),
-        "awscreds write aws/roles/err_missing policy=..."
-    );
-    // name= alone is not a policy either.
-    refused(
-        &env,
-        &["write", "aws/roles/err_missing", "name=err_missing"],
-        &roles,
-    )
-    .one_line_error("missing required parameter \"policy\" for aws/roles/err_missing");
+    // Nothing at all to write, to a role or to config/root.
+    for path in [
+        "aws/roles/err_missing",
+        "aws/roles/err_missing_new",
+        "aws/config/root",
+    ] {
+        let run = refused(&env, &["write", path], &roles);
+        let run = run.one_line_error(&format!("nothing to write to {path}"));
+        assert_eq!(
+            hint(&run),
+            format!("give parameters as KEY=VALUE; awscreds help {path} lists them")
+        );
+    }
 
+    // A new role must say what credentials it makes: name= alone, or a policy_document without
+    // the seed's policy=, does not.
+    let policy = env.file("p.json", SEED_POLICY);
+    for args in [
+        vec!["write", "aws/roles/err_missing_new", "name=err_missing_new"],
+        vec![
+            "write",
+            "aws/roles/err_missing_new",
+            &format!("policy_document=@{policy}"),
+        ],
+    ] {
+        let run = refused(&env, &args, &roles);
+        let run = run.one_line_error("did not supply credential_type");
+        assert_eq!(
+            hint(&run),
+            "give credential_type=iam_user, assumed_role, federation_token or session_token \
+             (or the seed's policy=@policy.json for an iam_user role)"
+        );
+    }
+    // An iam_user role must be given something to grant.
     let run = refused(
         &env,
         &[
             "write",
-            "aws/config/root",
-            "access_key=AKIAOTHER",
-            &format!("secret_key={SEED_SECRET_KEY}"),
+            "aws/roles/err_missing_new",
+            "credential_type=iam_user",
         ],
         &roles,
     );
-    let run = run.one_line_error("missing required parameter \"region\" for aws/config/root");
+    let run = run.one_line_error(
+        "an iam_user role needs at least one of policy_document, policy_arns or iam_groups",
+    );
+    assert_eq!(hint(&run), "e.g. policy_document=@policy.json");
+
+    // config/root has no required parameters, but an access key needs its secret key...
+    let run = refused(
+        &env,
+        &["write", "aws/config/root", "access_key=AKIAOTHER"],
+        &roles,
+    );
+    let run = run.one_line_error("missing required parameter \"secret_key\" for aws/config/root");
     assert_eq!(
         hint(&run),
-        "awscreds write aws/config/root access_key=... secret_key=... region=..."
+        "awscreds write aws/config/root access_key=... secret_key=... (or secret_key=- to read \
+         it from standard input)"
     );
-    refused(
+    // ...and a secret key needs an access key, where none is configured.
+    let run = refused(
         &env,
         &[
             "write",
-            "aws/config/root",
+            "err_chain/config/root",
             "secret_key=x",
             "region=us-east-1",
         ],
         &roles,
-    )
-    .one_line_error("missing required parameter \"access_key\" for aws/config/root");
+    );
+    let run = run.one_line_error("secret_key without access_key");
+    assert_eq!(
+        hint(&run),
+        "give both, or neither to use the AWS credential chain"
+    );
 
     let run = refused(&env, &["write", "aws/config/lease", "lease=1h"], &roles);
     let run = run.one_line_error("missing required parameter \"lease_max\" for aws/config/lease");
@@ -191,11 +272,20 @@ fn missing_required_parameters_are_named_with_an_example() {
     // What was configured before is what is still configured.
     let root = env.run(["read", "aws/config/root"]).ok().table();
     assert_eq!(root["access_key"], SEED_ACCESS_KEY);
+    env.run(["read", "err_chain/config/root"])
+        .fails(1)
+        .stderr_has("No value found at err_chain/config/root");
     let lease = env.run(["read", "aws/config/lease"]).ok().table();
     assert_eq!(
         (lease["lease"].as_str(), lease["lease_max"].as_str()),
         ("30m", "2h")
     );
+    env.run(["read", "aws/roles/err_missing", "-field=policy"])
+        .ok()
+        .stdout_is(SEED_POLICY_COMPACT);
+    env.run(["read", "aws/roles/err_missing_new"])
+        .fails(1)
+        .stderr_has("No value found at aws/roles/err_missing_new");
 }
 
 #[test]
@@ -217,7 +307,9 @@ fn unknown_parameters_are_refused_with_the_known_ones() {
     let run = run.one_line_error("unknown parameter \"ttl\" for aws/roles/err_unknown_new");
     assert_eq!(
         hint(&run),
-        "parameters of aws/roles/err_unknown_new: name, policy"
+        "parameters of aws/roles/err_unknown_new: name, credential_type, policy_document, \
+         policy, policy_arns, iam_groups, iam_tags, user_path, permissions_boundary_arn, \
+         role_arns, default_sts_ttl, max_sts_ttl, session_tags, external_id, mfa_serial_number"
     );
 
     let run = refused(
@@ -233,10 +325,42 @@ fn unknown_parameters_are_refused_with_the_known_ones() {
     );
     run.one_line_error("unknown parameter \"max_ttl\" for aws/config/lease");
 
-    // read takes no parameters: refused before any IAM user is made.
+    // creds takes the request's parameters, by read or write; anything else is refused before
+    // any IAM user is made.
+    for op in ["read", "write"] {
+        let run = refused(&env, &[op, "aws/creds/err_unknown", "max_ttl=5m"], &roles);
+        let run = run.one_line_error("unknown parameter \"max_ttl\" for aws/creds/err_unknown");
+        assert_eq!(
+            hint(&run),
+            "parameters of aws/creds/err_unknown: ttl, role_arn, role_session_name, mfa_code"
+        );
+    }
+    // ttl is known, but an iam_user role's credentials last the mount's lease.
     let run = refused(&env, &["read", "aws/creds/err_unknown", "ttl=5m"], &roles);
-    let run = run.one_line_error("unknown parameter \"ttl\" for aws/creds/err_unknown");
-    assert_eq!(hint(&run), "read aws/creds/err_unknown takes no parameters");
+    let run = run.one_line_error("ttl does not apply to iam_user credentials");
+    assert_eq!(
+        hint(&run),
+        "IAM-user leases last the mount's lease (config/lease)"
+    );
+    refused(
+        &env,
+        &[
+            "read",
+            "aws/creds/err_unknown",
+            "role_arn=arn:aws:iam::123456789012:role/x",
+        ],
+        &roles,
+    )
+    .one_line_error("role_arn does not apply to iam_user credentials");
+    let run = refused(
+        &env,
+        &["read", "aws/creds/err_unknown", "mfa_code=123456"],
+        &roles,
+    );
+    let run = run.one_line_error(
+        "role \"err_unknown\" has no mfa_serial_number, so mfa_code does not apply",
+    );
+    assert_eq!(hint(&run), "leave mfa_code out");
     assert!(env.leases().is_empty());
     assert!(Iam::new().users_of_role("err_unknown").is_empty());
 
@@ -384,12 +508,17 @@ fn a_missing_file_is_named() {
 #[test]
 fn an_unknown_path_is_named_and_the_routes_listed() {
     let env = Env::configured();
-    let routes = "the paths are aws/config/lease, aws/config/root, aws/creds/NAME, aws/roles/, \
-                  aws/roles/NAME";
+    let routes = "the paths are aws/config/lease, aws/config/root, aws/config/rotate-root, \
+                  aws/creds/NAME, aws/roles/, aws/roles/NAME, aws/sts/NAME";
     for (args, path) in [
         (vec!["read", "aws/nothing/here"], "aws/nothing/here"),
         (vec!["write", "aws/config/other", "a=b"], "aws/config/other"),
         (vec!["read", "aws/creds"], "aws/creds"),
+        (vec!["read", "aws/sts/"], "aws/sts"),
+        (
+            vec!["write", "aws/config/rotate-root/x"],
+            "aws/config/rotate-root/x",
+        ),
         (
             vec!["read", "aws/config/root/extra"],
             "aws/config/root/extra",
@@ -471,15 +600,32 @@ fn operations_a_route_does_not_support_are_refused() {
             "read is not supported on aws/roles/",
             "try awscreds list aws/roles/",
         ),
-        (
-            vec!["write", "aws/creds/err_ops"],
-            "write is not supported on aws/creds/err_ops",
-            "try awscreds read aws/creds/err_ops",
-        ),
+        // creds/ and sts/ issue by read and by write (as in Vault), nothing else.
         (
             vec!["delete", "aws/creds/err_ops"],
             "delete is not supported on aws/creds/err_ops",
-            "try awscreds read aws/creds/err_ops",
+            "try awscreds read aws/creds/err_ops or awscreds write aws/creds/err_ops",
+        ),
+        (
+            vec!["list", "aws/creds/err_ops"],
+            "list is not supported on aws/creds/err_ops",
+            "try awscreds read aws/creds/err_ops or awscreds write aws/creds/err_ops",
+        ),
+        (
+            vec!["delete", "aws/sts/err_ops"],
+            "delete is not supported on aws/sts/err_ops",
+            "try awscreds read aws/sts/err_ops or awscreds write aws/sts/err_ops",
+        ),
+        // rotate-root is an action: write only.
+        (
+            vec!["read", "aws/config/rotate-root"],
+            "read is not supported on aws/config/rotate-root",
+            "try awscreds write aws/config/rotate-root",
+        ),
+        (
+            vec!["delete", "aws/config/rotate-root"],
+            "delete is not supported on aws/config/rotate-root",
+            "try awscreds write aws/config/rotate-root",
         ),
         (
             vec!["list", "aws/config/lease"],
@@ -589,6 +735,7 @@ fn bad_key_value_syntax_is_refused() {
 #[test]
 fn config_root_with_a_bad_endpoint_or_region_is_refused() {
     let env = Env::configured();
+    let before = env.run(["read", "aws/config/root"]).ok().table();
     let write = |extra: &[&str]| {
         let mut args = vec![
             "write".to_string(),
@@ -612,13 +759,55 @@ fn config_root_with_a_bad_endpoint_or_region_is_refused() {
         .one_line_error("invalid iam_endpoint \"http://a b\"");
     write(&["region=us-east-1", "sts_endpoint=ftp://sts.example"])
         .one_line_error("invalid sts_endpoint \"ftp://sts.example\"");
-    write(&["region=US East"]).one_line_error("invalid region \"US East\"");
-    write(&["region="]).one_line_error("parameter \"region\" is empty");
+    let run = write(&["region=US East"]).one_line_error("invalid region \"US East\"");
+    assert_eq!(
+        hint(&run),
+        "a region looks like us-east-1; leave it empty for AWS_REGION, AWS_DEFAULT_REGION or \
+         us-east-1"
+    );
+    write(&["region= us-east-1"]).one_line_error("invalid region \" us-east-1\"");
+    // A good region does not save a bad endpoint given with it.
+    write(&["region=eu-west-1", "iam_endpoint=notaurl"])
+        .one_line_error("invalid iam_endpoint \"notaurl\"");
 
-    // The configuration in place is untouched and still works.
+    // Writes merge: a write of a bad parameter alone is refused the same way, and the
+    // parameters it does not give are not touched either.
+    for (arg, message) in [
+        ("iam_endpoint=notaurl", "invalid iam_endpoint \"notaurl\""),
+        (
+            "sts_endpoint=ftp://sts.example",
+            "invalid sts_endpoint \"ftp://sts.example\"",
+        ),
+        ("region=US East", "invalid region \"US East\""),
+    ] {
+        refused(&env, &["write", "aws/config/root", arg], &[]).one_line_error(message);
+    }
+
+    // The configuration in place is untouched.
     let table = env.run(["read", "aws/config/root"]).ok().table();
+    assert_eq!(table, before);
     assert_eq!(table["access_key"], SEED_ACCESS_KEY);
     assert_eq!(table["iam_endpoint"], endpoint());
+    assert_eq!(table["region"], "us-east-1");
+
+    // An empty region is no longer refused: it unsets the region (AWS_REGION,
+    // AWS_DEFAULT_REGION, then us-east-1), and changes nothing else.
+    env.run(["write", "aws/config/root", "region="])
+        .ok()
+        .stdout_is("Success! Data written to: aws/config/root\n");
+    let json = env
+        .run(["read", "aws/config/root", "-format=json"])
+        .ok()
+        .json();
+    assert_eq!(json["data"]["region"], "");
+    assert_eq!(json["data"]["access_key"], SEED_ACCESS_KEY);
+    assert_eq!(json["data"]["iam_endpoint"], endpoint().as_str());
+    assert!(json["data"].get("secret_key").is_none(), "{json:#}");
+    let mut want = before.clone();
+    want.insert("region".into(), "n/a".into());
+    assert_eq!(env.run(["read", "aws/config/root"]).ok().table(), want);
+
+    // And the configuration still works: the secret key was kept.
     env.role("aws/roles/err_endpoint");
     env.issue("aws/creds/err_endpoint");
     assert_eq!(Iam::new().users_of_role("err_endpoint").len(), 1);
@@ -683,9 +872,12 @@ fn a_missing_secret_key_without_a_terminal_is_an_error_not_a_prompt() {
     ];
     let run = run_with_open_stdin(&env, &args, Duration::from_secs(30)).fails(1);
     let run = run.one_line_error("missing required parameter \"secret_key\" for aws/config/root");
-    assert!(hint(&run).contains("secret_key=..."), "{run:#?}");
+    let want_hint = "awscreds write aws/config/root access_key=... secret_key=... (or \
+                     secret_key=- to read it from standard input)";
+    assert_eq!(hint(&run), want_hint, "{run:#?}");
     assert_eq!(env.dump(), before);
-    // An empty secret key from standard input is no secret key either.
+    // An empty secret key from standard input is no secret key either: an access key with an
+    // empty secret is a missing secret.
     let run = env
         .run_with_stdin(
             [
@@ -698,11 +890,34 @@ fn a_missing_secret_key_without_a_terminal_is_an_error_not_a_prompt() {
             "\n",
         )
         .fails(1);
-    run.one_line_error("parameter \"secret_key\" is empty");
+    let run = run.one_line_error("missing required parameter \"secret_key\" for aws/config/root");
+    assert_eq!(hint(&run), want_hint, "{run:#?}");
     assert_eq!(env.dump(), before);
     env.run(["read", "aws/config/root"])
         .fails(1)
         .stderr_has("No value found at aws/config/root");
+}
+
+/// Writes merge, so `secret_key=` alone keeps the configured access key; an access key with an
+/// empty secret is a missing secret, so that write must be refused like the one that gives
+/// `access_key=` with an empty secret, and leave the working secret in place.
+#[test]
+fn an_empty_secret_key_alone_does_not_blank_the_configured_one() {
+    let env = with_role("err_blank_secret");
+    let roles = ["err_blank_secret"];
+    let want = "missing required parameter \"secret_key\" for aws/config/root";
+    refused(&env, &["write", "aws/config/root", "secret_key="], &roles).one_line_error(want);
+    let (db, iam) = (env.dump(), iam_state(&roles));
+    let run = env
+        .run_with_stdin(["write", "aws/config/root", "secret_key=-"], "\n")
+        .fails(1);
+    error_shape(&run);
+    run.one_line_error(want);
+    assert_eq!(env.dump(), db);
+    assert_eq!(iam_state(&roles), iam);
+    // The configured secret still works.
+    env.issue("aws/creds/err_blank_secret");
+    assert_eq!(Iam::new().users_of_role("err_blank_secret").len(), 1);
 }
 
 #[test]
@@ -710,15 +925,29 @@ fn the_root_secret_key_is_never_printed() {
     let env = with_role("err_secret");
     let table = env.run(["read", "aws/config/root"]).ok();
     no_secret(&table);
-    assert_eq!(
-        table.table_keys(),
-        ["access_key", "iam_endpoint", "region", "sts_endpoint"]
-    );
+    let keys = [
+        "access_key",
+        "iam_endpoint",
+        "max_retries",
+        "profile",
+        "region",
+        "sts_endpoint",
+        "sts_name_template",
+        "username_template",
+    ];
+    assert_eq!(table.table_keys(), keys);
     let json = env.run(["read", "aws/config/root", "-format=json"]).ok();
     no_secret(&json);
     let data = json.json()["data"].clone();
     assert!(data.get("secret_key").is_none(), "{json:#?}");
     assert_eq!(data["access_key"], SEED_ACCESS_KEY);
+    let json_keys: Vec<&str> = data
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(json_keys, keys, "{json:#?}");
 
     for args in [
         vec!["read", "aws/config/root", "-field=secret_key"],
@@ -732,10 +961,7 @@ fn the_root_secret_key_is_never_printed() {
     ] {
         let run = refused(&env, &args, &["err_secret"]);
         let run = run.one_line_error("Field \"secret_key\" not present in secret");
-        assert_eq!(
-            hint(&run),
-            "fields: access_key, iam_endpoint, region, sts_endpoint"
-        );
+        assert_eq!(hint(&run), format!("fields: {}", keys.join(", ")));
     }
 
     // Nor by the commands around it: writing the configuration, issuing, listing, help.

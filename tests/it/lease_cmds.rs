@@ -292,6 +292,7 @@ fn lookup_shows_what_the_database_holds_and_read_printed() {
         "id",
         "mount",
         "role",
+        "credential_type",
         "iam_user",
         "access_key",
         "state",
@@ -310,6 +311,7 @@ fn lookup_shows_what_the_database_holds_and_read_printed() {
     assert_eq!(table["id"], id);
     assert_eq!(table["mount"], "aws");
     assert_eq!(table["role"], "lc_lookup");
+    assert_eq!(table["credential_type"], "iam_user");
     assert_eq!(table["iam_user"], lease.iam_user);
     assert_eq!(table["access_key"], read["access_key"]);
     assert_eq!(table["state"], "active");
@@ -352,6 +354,7 @@ fn lookup_shows_what_the_database_holds_and_read_printed() {
     assert_eq!(json["renewable"], false);
     let data = &json["data"];
     assert_eq!(data["id"], id.as_str());
+    assert_eq!(data["credential_type"], "iam_user");
     assert_eq!(data["iam_user"], lease.iam_user.as_str());
     assert_eq!(data["access_key"], read["access_key"].as_str());
     assert_eq!(data["expire_time"], rfc3339(t.expires).as_str());

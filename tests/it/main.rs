@@ -6,6 +6,7 @@ mod proxy;
 mod support;
 
 mod cli;
+mod credtypes;
 mod errors;
 mod faults;
 mod lease_cmds;
@@ -13,4 +14,5 @@ mod leases;
 mod mounts;
 mod paths;
 mod quickstart;
+mod rootconfig;
 mod tidy;

@@ -1,5 +1,7 @@
 //! Each path's success cases: config/root, config/lease, roles/NAME, roles/, creds/NAME.
 
+use std::collections::BTreeMap;
+
 use crate::support::*;
 
 #[test]
@@ -10,7 +12,9 @@ fn config_root_reads_back_without_the_secret() {
     assert_eq!(table["access_key"], SEED_ACCESS_KEY);
     assert_eq!(table["region"], "us-east-1");
     assert_eq!(table["iam_endpoint"], endpoint());
-    assert_eq!(table["sts_endpoint"], "n/a");
+    assert_eq!(table["sts_endpoint"], endpoint());
+    assert_eq!(table["profile"], "n/a");
+    assert_eq!(table["max_retries"], "-1");
     assert!(!table.contains_key("secret_key"));
     let json = env
         .run(["read", "aws/config/root", "-format=json"])
@@ -90,16 +94,54 @@ fn roles_are_written_read_listed_and_deleted() {
         .ok()
         .stdout_is("Success! Data written to: aws/roles/pth_a\n");
 
+    // Every field of the role, empty ones included; the seed's policy= made an iam_user role,
+    // and policy is the seed's name for policy_document.
     let read = env.run(["read", "aws/roles/pth_a"]).ok();
-    assert_eq!(read.table()["policy"], SEED_POLICY_COMPACT);
+    let table = read.table();
+    let want: BTreeMap<String, String> = [
+        ("credential_type", "iam_user"),
+        ("policy_document", SEED_POLICY_COMPACT),
+        ("policy", SEED_POLICY_COMPACT),
+        ("policy_arns", "[]"),
+        ("iam_groups", "[]"),
+        ("iam_tags", "{}"),
+        ("user_path", "n/a"),
+        ("permissions_boundary_arn", "n/a"),
+        ("role_arns", "[]"),
+        ("default_sts_ttl", "0"),
+        ("max_sts_ttl", "0"),
+        ("session_tags", "{}"),
+        ("external_id", "n/a"),
+        ("mfa_serial_number", "n/a"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(table, want, "{read:#?}");
     let json = env
         .run(["read", "aws/roles/pth_a", "-format=json"])
         .ok()
         .json();
     assert_eq!(
         json["data"],
-        serde_json::json!({ "policy": SEED_POLICY_COMPACT })
+        serde_json::json!({
+            "credential_type": "iam_user",
+            "policy_document": SEED_POLICY_COMPACT,
+            "policy": SEED_POLICY_COMPACT,
+            "policy_arns": [],
+            "iam_groups": [],
+            "iam_tags": {},
+            "user_path": "",
+            "permissions_boundary_arn": "",
+            "role_arns": [],
+            "default_sts_ttl": 0,
+            "max_sts_ttl": 0,
+            "session_tags": {},
+            "external_id": "",
+            "mfa_serial_number": "",
+        })
     );
+    assert_eq!(json["lease_id"], "");
     env.run(["read", "aws/roles/pth_a", "-field=policy"])
         .ok()
         .stdout_is(SEED_POLICY_COMPACT);
@@ -115,12 +157,13 @@ fn roles_are_written_read_listed_and_deleted() {
     let other = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}"#;
     env.run(["write", "aws/roles/pth_a", &format!("policy={other}")])
         .ok();
-    assert_eq!(
-        env.run(["read", "aws/roles/pth_a", "-field=policy"])
+    let other_compact =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#;
+    for field in ["-field=policy", "-field=policy_document"] {
+        env.run(["read", "aws/roles/pth_a", field])
             .ok()
-            .stdout,
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#
-    );
+            .stdout_is(other_compact);
+    }
     env.run(["delete", "aws/roles/pth_a"])
         .ok()
         .stdout_is("Success! Data deleted (if it existed) at: aws/roles/pth_a\n");

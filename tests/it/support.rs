@@ -78,6 +78,7 @@ impl Env {
             &format!("secret_key={SEED_SECRET_KEY}"),
             "region=us-east-1",
             &format!("iam_endpoint={}", endpoint()),
+            &format!("sts_endpoint={}", endpoint()),
         ])
         .ok();
     }
@@ -524,4 +525,102 @@ fn url_decode(text: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap()
+}
+
+// --- the signature-checking emulator, and STS ---
+
+/// The emulator that checks signatures and IAM policies (after its first 4 calls).
+pub fn auth_endpoint() -> String {
+    std::env::var("AWSCREDS_TEST_AUTH_ENDPOINT").expect(
+        "AWSCREDS_TEST_AUTH_ENDPOINT is not set: run the tests with scripts/test, which starts \
+         the IAM emulators",
+    )
+}
+
+/// An administrator of the signature-checking emulator: (access key, secret key). Made once,
+/// with the 4 unsigned calls that emulator allows.
+pub fn auth_admin() -> &'static (String, String) {
+    static ADMIN: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    ADMIN.get_or_init(|| {
+        let iam = Iam::at(&auth_endpoint());
+        iam.call(|c| {
+            let c = c.clone();
+            async move {
+                c.create_user().user_name("admin").send().await.unwrap();
+                let policy = c
+                    .create_policy()
+                    .policy_name("admin")
+                    .policy_document(
+                        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+                c.attach_user_policy()
+                    .user_name("admin")
+                    .policy_arn(policy.policy().unwrap().arn().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                let key = c.create_access_key().user_name("admin").send().await.unwrap();
+                let key = key.access_key().unwrap();
+                (key.access_key_id().to_string(), key.secret_access_key().to_string())
+            }
+        })
+    })
+}
+
+impl Iam {
+    /// An inspector that signs with the given key.
+    pub fn with_key(endpoint: &str, access_key: &str, secret_key: &str) -> Iam {
+        let mut iam = Iam::at(endpoint);
+        let config = iam
+            .client
+            .config()
+            .to_builder()
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                access_key, secret_key, None, None, "tests",
+            ))
+            .build();
+        iam.client = Client::from_conf(config);
+        iam
+    }
+}
+
+/// GetCallerIdentity with the given credentials: the caller's ARN, or the error.
+pub fn caller_arn(
+    endpoint: &str,
+    access_key: &str,
+    secret_key: &str,
+    session_token: Option<&str>,
+) -> Result<String, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let config = aws_sdk_sts::Config::builder()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .http_client(http)
+        .region(aws_sdk_sts::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            access_key,
+            secret_key,
+            session_token.map(str::to_string),
+            None,
+            "tests",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    let client = aws_sdk_sts::Client::from_conf(config);
+    rt.block_on(async {
+        match client.get_caller_identity().send().await {
+            Ok(out) => Ok(out.arn().unwrap_or_default().to_string()),
+            Err(e) => Err(format!("{e:?}")),
+        }
+    })
 }
