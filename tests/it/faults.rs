@@ -7,25 +7,6 @@ use std::time::Duration;
 use crate::proxy::{Fault, Proxy};
 use crate::support::*;
 
-/// An env whose mount `aws` talks to IAM through `proxy`, with the roles written.
-fn through(proxy: &Proxy, roles: &[&str]) -> Env {
-    let env = Env::new();
-    env.run(["mount", "aws"]).ok();
-    env.run([
-        "write",
-        "aws/config/root",
-        &format!("access_key={SEED_ACCESS_KEY}"),
-        &format!("secret_key={SEED_SECRET_KEY}"),
-        "region=us-east-1",
-        &format!("iam_endpoint={}", proxy.url),
-    ])
-    .ok();
-    for role in roles {
-        env.role(&format!("aws/roles/{role}"));
-    }
-    env
-}
-
 /// The IAM users of `role` are exactly those that the leases name.
 #[track_caller]
 fn iam_matches_leases(env: &Env, role: &str) {
@@ -62,7 +43,7 @@ fn finish(child: Child) -> Run {
 #[test]
 fn a_throttling_storm_is_ridden_out() {
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["flt_storm"]);
+    let env = Env::at(&proxy.url, &["flt_storm"]);
     proxy.fault("CreateUser", Fault::Throttle, Some(3));
     proxy.fault("PutUserPolicy", Fault::Throttle, Some(2));
     proxy.fault("CreateAccessKey", Fault::ServerError, Some(2));
@@ -80,7 +61,7 @@ fn a_throttling_storm_is_ridden_out() {
 #[test]
 fn throttling_that_never_ends_gives_up_and_leaves_nothing() {
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["flt_throttled"]);
+    let env = Env::at(&proxy.url, &["flt_throttled"]);
     proxy.fault("CreateUser", Fault::Throttle, None);
     env.run(["read", "aws/creds/flt_throttled"])
         .fails(2)
@@ -95,7 +76,7 @@ fn a_lost_answer_to_create_user_is_retried_safely() {
     // CreateUser reaches IAM but its answer is lost; the SDK retries and IAM says the user
     // exists. It is ours: issuing goes on, and nothing is duplicated or leaked.
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["flt_lostanswer"]);
+    let env = Env::at(&proxy.url, &["flt_lostanswer"]);
     proxy.fault("CreateUser", Fault::Reset, Some(1));
     let (_, key) = env.issue("aws/creds/flt_lostanswer");
     assert_eq!(proxy.count("CreateUser"), 2);
@@ -108,7 +89,7 @@ fn a_lost_answer_to_create_user_is_retried_safely() {
 #[test]
 fn a_lost_answer_to_create_access_key_leaves_a_key_that_revocation_removes() {
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["flt_lostkey"]);
+    let env = Env::at(&proxy.url, &["flt_lostkey"]);
     proxy.fault("CreateAccessKey", Fault::Reset, Some(1));
     let (id, key) = env.issue("aws/creds/flt_lostkey");
     let users = Iam::new().users_of_role("flt_lostkey");
@@ -127,7 +108,7 @@ fn a_lost_answer_to_create_access_key_leaves_a_key_that_revocation_removes() {
 #[test]
 fn a_permanently_failing_delete_user_keeps_the_lease_visible() {
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["flt_nodelete"]);
+    let env = Env::at(&proxy.url, &["flt_nodelete"]);
     env.run(["write", "aws/config/lease", "lease=1s", "lease_max=1h"])
         .ok();
     let (id, _) = env.issue("aws/creds/flt_nodelete");
@@ -167,7 +148,7 @@ fn a_permanently_failing_delete_user_keeps_the_lease_visible() {
 /// kill -9 while the given IAM call is in flight; the call still completes at IAM.
 fn killed_during(action: &str, role: &str) {
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &[role]);
+    let env = Env::at(&proxy.url, &[role]);
     proxy.fault(action, Fault::Delay(Duration::from_millis(800)), Some(1));
     let mut child = spawn(&env, &["read", &format!("aws/creds/{role}")]);
     proxy.wait_seen(action, 1);
@@ -212,7 +193,7 @@ fn kill_9_before_create_user_reached_iam_waits_then_is_forced() {
     // CreateUser never reaches IAM. The user does not exist, but IAM's eventual consistency
     // means "does not exist" is not trusted at once: the lease waits until --pending-timeout.
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["flt_kill_none"]);
+    let env = Env::at(&proxy.url, &["flt_kill_none"]);
     proxy.fault("CreateUser", Fault::Hang, None);
     let mut child = spawn(&env, &["read", "aws/creds/flt_kill_none"]);
     proxy.wait_seen("CreateUser", 1);
@@ -233,7 +214,7 @@ fn kill_9_before_create_user_reached_iam_waits_then_is_forced() {
 #[test]
 fn a_sweep_leaves_a_live_issuer_alone() {
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["flt_live"]);
+    let env = Env::at(&proxy.url, &["flt_live"]);
     proxy.fault(
         "CreateAccessKey",
         Fault::Delay(Duration::from_millis(1500)),
@@ -317,7 +298,7 @@ fn what_someone_attached_behind_our_back_does_not_strand_the_user() {
     // Vault leaks the user here (its issue #16685): IAM refuses DeleteUser while a login
     // profile, a managed policy or a group membership remains.
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["flt_attached"]);
+    let env = Env::at(&proxy.url, &["flt_attached"]);
     let (id, _) = env.issue("aws/creds/flt_attached");
     let user = env.leases()[0].iam_user.clone();
     let iam = Iam::new();

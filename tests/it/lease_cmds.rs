@@ -7,34 +7,6 @@ use std::time::Duration;
 use crate::proxy::{Fault, Proxy};
 use crate::support::*;
 
-/// A configured `aws` mount with `roles` written (the seed's policy).
-fn with_roles(roles: &[&str]) -> Env {
-    let env = Env::configured();
-    for role in roles {
-        env.role(&format!("aws/roles/{role}"));
-    }
-    env
-}
-
-/// Like `with_roles`, but the mount talks to IAM through `proxy`.
-fn through(proxy: &Proxy, roles: &[&str]) -> Env {
-    let env = Env::new();
-    env.run(["mount", "aws"]).ok();
-    env.run([
-        "write",
-        "aws/config/root",
-        &format!("access_key={SEED_ACCESS_KEY}"),
-        &format!("secret_key={SEED_SECRET_KEY}"),
-        "region=us-east-1",
-        &format!("iam_endpoint={}", proxy.url),
-    ])
-    .ok();
-    for role in roles {
-        env.role(&format!("aws/roles/{role}"));
-    }
-    env
-}
-
 /// The times of a lease as the database holds them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Times {
@@ -143,7 +115,7 @@ fn renewed_to(env: &Env, id: &str, args: &[&str], ttl: i64) -> Run {
 
 #[test]
 fn list_shows_every_lease_and_filters_by_prefix() {
-    let env = with_roles(&["lc_list_a", "lc_list_b"]);
+    let env = Env::with_roles(&["lc_list_a", "lc_list_b"]);
     let (a1, _) = env.issue("aws/creds/lc_list_a");
     let (a2, _) = env.issue("aws/creds/lc_list_a");
     let (b1, _) = env.issue("aws/creds/lc_list_b");
@@ -204,7 +176,7 @@ fn list_shows_every_lease_and_filters_by_prefix() {
 
 #[test]
 fn list_as_json_has_each_leases_fields() {
-    let env = with_roles(&["lc_listjson"]);
+    let env = Env::with_roles(&["lc_listjson"]);
     let (id1, _) = env.issue("aws/creds/lc_listjson");
     let (id2, _) = env.issue("aws/creds/lc_listjson");
 
@@ -273,7 +245,7 @@ fn list_without_leases_says_so_on_stderr() {
 
 #[test]
 fn lookup_shows_what_the_database_holds_and_read_printed() {
-    let env = with_roles(&["lc_lookup"]);
+    let env = Env::with_roles(&["lc_lookup"]);
     let iam = Iam::new();
     let read = env.run(["read", "aws/creds/lc_lookup"]).ok().table();
     let id = read["lease_id"].clone();
@@ -368,7 +340,7 @@ fn lookup_shows_what_the_database_holds_and_read_printed() {
 
 #[test]
 fn lookup_of_an_unknown_lease_is_a_one_line_error() {
-    let env = with_roles(&["lc_lookup_unknown"]);
+    let env = Env::with_roles(&["lc_lookup_unknown"]);
     env.issue("aws/creds/lc_lookup_unknown");
     let before = env.dump();
     let missing = "aws/creds/lc_lookup_unknown/00000000-0000-4000-8000-000000000000";
@@ -392,7 +364,7 @@ fn lookup_of_an_unknown_lease_is_a_one_line_error() {
 
 #[test]
 fn renew_defaults_to_the_mounts_lease_and_takes_an_increment() {
-    let env = with_roles(&["lc_renew"]);
+    let env = Env::with_roles(&["lc_renew"]);
     env.run(["write", "aws/config/lease", "lease=10m", "lease_max=2h"])
         .ok();
     let (id, _) = env.issue("aws/creds/lc_renew");
@@ -442,7 +414,7 @@ fn renew_defaults_to_the_mounts_lease_and_takes_an_increment() {
 
 #[test]
 fn renew_past_lease_max_is_capped_with_a_warning_then_refused() {
-    let env = with_roles(&["lc_renew_cap"]);
+    let env = Env::with_roles(&["lc_renew_cap"]);
     env.run(["write", "aws/config/lease", "lease=10m", "lease_max=1h"])
         .ok();
     let (id, _) = env.issue("aws/creds/lc_renew_cap");
@@ -501,7 +473,7 @@ fn renew_past_lease_max_is_capped_with_a_warning_then_refused() {
 #[test]
 fn renew_that_would_overshoot_by_default_is_capped_too() {
     // lease=40m, lease_max=1h: the first default renewal fits, the second one would not.
-    let env = with_roles(&["lc_renew_default_cap"]);
+    let env = Env::with_roles(&["lc_renew_default_cap"]);
     env.run(["write", "aws/config/lease", "lease=40m", "lease_max=1h"])
         .ok();
     let (id, _) = env.issue("aws/creds/lc_renew_default_cap");
@@ -526,7 +498,7 @@ fn renew_that_would_overshoot_by_default_is_capped_too() {
 
 #[test]
 fn renew_of_an_unknown_lease_or_a_bad_increment_is_refused() {
-    let env = with_roles(&["lc_renew_bad"]);
+    let env = Env::with_roles(&["lc_renew_bad"]);
     let (id, _) = env.issue("aws/creds/lc_renew_bad");
     let db = env.dump();
     let missing = "aws/creds/lc_renew_bad/00000000-0000-4000-8000-000000000000";
@@ -544,7 +516,7 @@ fn renew_of_an_unknown_lease_or_a_bad_increment_is_refused() {
 
 #[test]
 fn revoke_by_id_deletes_the_iam_user_and_the_lease() {
-    let env = with_roles(&["lc_revoke_id"]);
+    let env = Env::with_roles(&["lc_revoke_id"]);
     let iam = Iam::new();
     let (gone, gone_key) = env.issue("aws/creds/lc_revoke_id");
     let (kept, kept_key) = env.issue("aws/creds/lc_revoke_id");
@@ -580,7 +552,7 @@ fn revoke_by_id_deletes_the_iam_user_and_the_lease() {
 
 #[test]
 fn revoke_by_prefix_takes_one_roles_leases_and_spares_another_roles() {
-    let env = with_roles(&["lc_rp_go", "lc_rp_stay"]);
+    let env = Env::with_roles(&["lc_rp_go", "lc_rp_stay"]);
     let iam = Iam::new();
     env.issue("aws/creds/lc_rp_go");
     env.issue("aws/creds/lc_rp_go");
@@ -627,7 +599,7 @@ fn revoke_by_prefix_spares_a_role_whose_name_extends_it() {
     // Vault adds the trailing slash to a prefix that is not a lease id: `aws/creds/dev` means the
     // role dev, never the role dev_admin. The README says the same: "`aws/creds/deploy`: every
     // lease of that role".
-    let env = with_roles(&["lc_ext", "lc_ext_admin"]);
+    let env = Env::with_roles(&["lc_ext", "lc_ext_admin"]);
     let iam = Iam::new();
     env.issue("aws/creds/lc_ext");
     let (admin, _) = env.issue("aws/creds/lc_ext_admin");
@@ -649,7 +621,7 @@ fn revoke_by_prefix_spares_a_role_whose_name_extends_it() {
 
 #[test]
 fn revoke_of_an_unknown_lease_changes_nothing() {
-    let env = with_roles(&["lc_revoke_unknown"]);
+    let env = Env::with_roles(&["lc_revoke_unknown"]);
     let iam = Iam::new();
     env.issue("aws/creds/lc_revoke_unknown");
     let (db, users) = (env.dump(), iam.users_of_role("lc_revoke_unknown"));
@@ -667,7 +639,7 @@ fn revoke_of_an_unknown_lease_changes_nothing() {
 
 #[test]
 fn revoke_needs_an_id_or_a_prefix_and_a_sane_parallelism() {
-    let env = with_roles(&["lc_revoke_args"]);
+    let env = Env::with_roles(&["lc_revoke_args"]);
     env.issue("aws/creds/lc_revoke_args");
     let db = env.dump();
     for args in [
@@ -700,7 +672,7 @@ fn revoke_needs_an_id_or_a_prefix_and_a_sane_parallelism() {
 
 #[test]
 fn revoke_force_forgets_the_lease_and_names_the_iam_user_left_behind() {
-    let env = with_roles(&["lc_force"]);
+    let env = Env::with_roles(&["lc_force"]);
     let iam = Iam::new();
     let (id, key) = env.issue("aws/creds/lc_force");
     let (other, _) = env.issue("aws/creds/lc_force");
@@ -732,7 +704,7 @@ fn revoke_force_forgets_the_lease_and_names_the_iam_user_left_behind() {
 
 #[test]
 fn revoke_force_by_prefix_names_every_user_left_behind() {
-    let env = with_roles(&["lc_force_pfx", "lc_force_pfx_no"]);
+    let env = Env::with_roles(&["lc_force_pfx", "lc_force_pfx_no"]);
     let iam = Iam::new();
     env.issue("aws/creds/lc_force_pfx");
     env.issue("aws/creds/lc_force_pfx");
@@ -787,7 +759,7 @@ fn revoke_force_by_prefix_names_every_user_left_behind() {
 
 #[test]
 fn revoke_of_a_user_deleted_behind_our_back_just_forgets_the_lease() {
-    let env = with_roles(&["lc_revoke_gone"]);
+    let env = Env::with_roles(&["lc_revoke_gone"]);
     let iam = Iam::new();
     let (id, _) = env.issue("aws/creds/lc_revoke_gone");
     iam.delete_user(&lease_row(&env, &id).iam_user);
@@ -800,7 +772,7 @@ fn revoke_of_a_user_deleted_behind_our_back_just_forgets_the_lease() {
 #[test]
 fn revoke_that_aws_refuses_keeps_the_lease_with_its_error() {
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["lc_revoke_denied"]);
+    let env = Env::at(&proxy.url, &["lc_revoke_denied"]);
     let iam = Iam::new();
     let (id, _) = env.issue("aws/creds/lc_revoke_denied");
     let user = lease_row(&env, &id).iam_user;
@@ -845,7 +817,7 @@ fn revoke_that_aws_refuses_keeps_the_lease_with_its_error() {
 #[test]
 fn revoke_by_prefix_that_aws_refuses_exits_2_and_keeps_the_leases() {
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["lc_rp_denied"]);
+    let env = Env::at(&proxy.url, &["lc_rp_denied"]);
     let iam = Iam::new();
     env.issue("aws/creds/lc_rp_denied");
     env.issue("aws/creds/lc_rp_denied");
@@ -894,7 +866,7 @@ fn a_lease_never_starts_past_its_maximum() {
     // lease = lease_max: credentials that cannot be renewed. A slow CreateAccessKey must not
     // stretch them past issue time + lease_max, which renew itself never goes beyond.
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["lc_at_max"]);
+    let env = Env::at(&proxy.url, &["lc_at_max"]);
     env.run(["write", "aws/config/lease", "lease=1h", "lease_max=1h"])
         .ok();
     proxy.fault(

@@ -94,15 +94,7 @@ fn a_failed_revocation_keeps_the_lease_with_its_error() {
     let iam = Iam::new();
     env.issue("aws/creds/lse_fail");
     // AWS becomes unreachable.
-    env.run([
-        "write",
-        "aws/config/root",
-        &format!("access_key={SEED_ACCESS_KEY}"),
-        &format!("secret_key={SEED_SECRET_KEY}"),
-        "region=us-east-1",
-        &format!("iam_endpoint={}", dead_endpoint()),
-    ])
-    .ok();
+    env.point_iam_at(&dead_endpoint());
 
     wait_for_expiry();
     let run = env
@@ -133,15 +125,7 @@ fn a_failed_revocation_keeps_the_lease_with_its_error() {
 fn reaping_that_fails_is_only_a_warning() {
     let env = short_leases(&["lse_warn"]);
     env.issue("aws/creds/lse_warn");
-    env.run([
-        "write",
-        "aws/config/root",
-        &format!("access_key={SEED_ACCESS_KEY}"),
-        &format!("secret_key={SEED_SECRET_KEY}"),
-        "region=us-east-1",
-        &format!("iam_endpoint={}", dead_endpoint()),
-    ])
-    .ok();
+    env.point_iam_at(&dead_endpoint());
 
     wait_for_expiry();
     let started = std::time::Instant::now();

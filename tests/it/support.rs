@@ -60,12 +60,30 @@ impl Env {
 
     /// Mount `aws` and point its root configuration at the emulator.
     pub fn configured() -> Env {
+        Env::at(&endpoint(), &[])
+    }
+
+    /// A configured mount `aws` with `roles` written (the seed's policy).
+    pub fn with_roles(roles: &[&str]) -> Env {
+        Env::at(&endpoint(), roles)
+    }
+
+    /// A mount `aws` whose IAM and STS calls go to `endpoint` (a proxy, say), with `roles`
+    /// written (the seed's policy).
+    pub fn at(endpoint: &str, roles: &[&str]) -> Env {
         let env = Env::new();
-        env.configure("aws");
+        env.configure_at("aws", endpoint);
+        for role in roles {
+            env.role(&format!("aws/roles/{role}"));
+        }
         env
     }
 
     pub fn configure(&self, mount: &str) {
+        self.configure_at(mount, &endpoint());
+    }
+
+    fn configure_at(&self, mount: &str, endpoint: &str) {
         if mount == "aws" {
             self.run(["mount", "aws"]).ok();
         } else {
@@ -77,8 +95,19 @@ impl Env {
             &format!("access_key={SEED_ACCESS_KEY}"),
             &format!("secret_key={SEED_SECRET_KEY}"),
             "region=us-east-1",
-            &format!("iam_endpoint={}", endpoint()),
-            &format!("sts_endpoint={}", endpoint()),
+            &format!("iam_endpoint={endpoint}"),
+            &format!("sts_endpoint={endpoint}"),
+        ])
+        .ok();
+    }
+
+    /// Points the mount `aws` at another IAM endpoint (an unreachable one, say); the rest of
+    /// its configuration stays, since writes to config/root merge.
+    pub fn point_iam_at(&self, endpoint: &str) {
+        self.run([
+            "write",
+            "aws/config/root",
+            &format!("iam_endpoint={endpoint}"),
         ])
         .ok();
     }

@@ -5,34 +5,6 @@
 use crate::proxy::{Fault, Proxy};
 use crate::support::*;
 
-/// A configured `aws` mount with `roles` written (the seed's policy).
-fn with_roles(roles: &[&str]) -> Env {
-    let env = Env::configured();
-    for role in roles {
-        env.role(&format!("aws/roles/{role}"));
-    }
-    env
-}
-
-/// Like `with_roles`, but the mount talks to IAM through `proxy`.
-fn through(proxy: &Proxy, roles: &[&str]) -> Env {
-    let env = Env::new();
-    env.run(["mount", "aws"]).ok();
-    env.run([
-        "write",
-        "aws/config/root",
-        &format!("access_key={SEED_ACCESS_KEY}"),
-        &format!("secret_key={SEED_SECRET_KEY}"),
-        "region=us-east-1",
-        &format!("iam_endpoint={}", proxy.url),
-    ])
-    .ok();
-    for role in roles {
-        env.role(&format!("aws/roles/{role}"));
-    }
-    env
-}
-
 /// This database's id, as the tag `awscreds:db` carries it.
 fn db_id(env: &Env) -> String {
     let conn = rusqlite::Connection::open(&env.db).unwrap();
@@ -129,7 +101,7 @@ fn nothing_to_tidy(env: &Env, args: &[&str]) {
 
 #[test]
 fn tidy_on_a_clean_database_reports_and_deletes_nothing() {
-    let env = with_roles(&["td_clean"]);
+    let env = Env::with_roles(&["td_clean"]);
     let iam = Iam::new();
     let (id, key) = env.issue("aws/creds/td_clean");
     let before = (env.dump(), iam.users_of_role("td_clean"));
@@ -156,7 +128,7 @@ fn tidy_on_a_clean_database_reports_and_deletes_nothing() {
 
 #[test]
 fn tidy_lists_a_user_whose_lease_was_lost_and_delete_removes_it() {
-    let env = with_roles(&["td_lost"]);
+    let env = Env::with_roles(&["td_lost"]);
     let iam = Iam::new();
     let (lost, _) = env.issue("aws/creds/td_lost");
     let (kept, kept_key) = env.issue("aws/creds/td_lost");
@@ -211,7 +183,7 @@ fn tidy_lists_a_user_whose_lease_was_lost_and_delete_removes_it() {
 
 #[test]
 fn tidy_delete_as_json_reports_what_it_deleted() {
-    let env = with_roles(&["td_json"]);
+    let env = Env::with_roles(&["td_json"]);
     let iam = Iam::new();
     let (a, _) = env.issue("aws/creds/td_json");
     let (b, _) = env.issue("aws/creds/td_json");
@@ -236,8 +208,8 @@ fn tidy_delete_as_json_reports_what_it_deleted() {
 #[test]
 fn a_user_of_another_database_is_never_listed_nor_deleted() {
     let iam = Iam::new();
-    let ours = with_roles(&["td_mine"]);
-    let theirs = with_roles(&["td_theirs"]);
+    let ours = Env::with_roles(&["td_mine"]);
+    let theirs = Env::with_roles(&["td_theirs"]);
     assert_ne!(db_id(&ours), db_id(&theirs));
 
     // The other database issues, then loses its lease: an orphan, but not ours.
@@ -307,7 +279,7 @@ fn a_user_of_another_database_is_never_listed_nor_deleted() {
 
 #[test]
 fn a_user_outside_the_awscreds_path_is_ignored() {
-    let env = with_roles(&["td_outside"]);
+    let env = Env::with_roles(&["td_outside"]);
     let iam = Iam::new();
     let id = db_id(&env);
     // Tagged as ours in every way, but not under /awscreds/.
@@ -358,7 +330,7 @@ fn a_user_outside_the_awscreds_path_is_ignored() {
 
 #[test]
 fn a_mount_without_root_configuration_is_skipped_with_a_warning() {
-    let env = with_roles(&["td_skip"]);
+    let env = Env::with_roles(&["td_skip"]);
     env.run(["mount", "aws", "--path", "bare"]).ok();
     let (id, _) = env.issue("aws/creds/td_skip");
     let lost = lose_lease(&env, &id);
@@ -380,7 +352,7 @@ fn a_mount_without_root_configuration_is_skipped_with_a_warning() {
 #[test]
 fn tidy_that_cannot_list_users_fails_with_exit_2() {
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["td_nolist"]);
+    let env = Env::at(&proxy.url, &["td_nolist"]);
     let (id, _) = env.issue("aws/creds/td_nolist");
     let lost = lose_lease(&env, &id);
     proxy.fault("ListUsers", Fault::Error(403, "AccessDenied"), None);
@@ -403,7 +375,7 @@ fn tidy_that_cannot_list_users_fails_with_exit_2() {
 #[test]
 fn tidy_delete_that_aws_refuses_reports_it_and_exits_2() {
     let proxy = Proxy::start(&endpoint());
-    let env = through(&proxy, &["td_nodelete"]);
+    let env = Env::at(&proxy.url, &["td_nodelete"]);
     let iam = Iam::new();
     let (id, _) = env.issue("aws/creds/td_nodelete");
     let lost = lose_lease(&env, &id);
