@@ -10,7 +10,6 @@ mod role;
 pub mod routes;
 mod sweep;
 pub mod template;
-
 mod tidy;
 
 pub use lease::{PENDING_TIMEOUT, Revoked, TAG_DB, TAG_LEASE};
@@ -71,16 +70,11 @@ pub struct Engine<S, C: Connector> {
     connector: C,
     /// One AWS client per mount, built on first use within this invocation.
     clouds: RefCell<HashMap<String, Rc<C::Cloud>>>,
-    clock: fn() -> i64,
     /// Where issuing processes hold their liveness locks; `None` (in-memory tests): no locks,
     /// and pending leases wait for their timeout.
     owners: Option<OwnerLocks>,
     /// This process's own lock, taken on its first issue and held until it exits.
     owner: RefCell<Option<OwnerGuard>>,
-}
-
-fn system_clock() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 impl<S: Store, C: Connector> Engine<S, C> {
@@ -89,7 +83,6 @@ impl<S: Store, C: Connector> Engine<S, C> {
             store,
             connector,
             clouds: RefCell::new(HashMap::new()),
-            clock: system_clock,
             owners: None,
             owner: RefCell::new(None),
         }
@@ -119,18 +112,9 @@ impl<S: Store, C: Connector> Engine<S, C> {
         Ok(owner.as_ref().map(|g| g.token().to_string()))
     }
 
-    /// Replaces the clock (unix seconds), for tests.
-    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
+    /// Unix seconds.
     fn now(&self) -> i64 {
-        (self.clock)()
+        chrono::Utc::now().timestamp()
     }
 
     fn target(&self, path: &str) -> Result<Target> {
