@@ -92,8 +92,8 @@ impl<S: Store, C: Connector> Engine<S, C> {
         }
         let parallel = options.parallel.max(1);
         let total = self.store.count_due(self.now())?;
-        let mut done = 0;
-        progress(done, total);
+        let done = std::cell::Cell::new(0u64);
+        progress(0, total);
         loop {
             if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                 report.borrow_mut().timed_out = true;
@@ -106,13 +106,18 @@ impl<S: Store, C: Connector> Engine<S, C> {
             if batch.is_empty() {
                 break;
             }
-            done += batch.len() as u64;
             futures_util::stream::iter(&batch)
                 .for_each_concurrent(parallel, |lease| {
-                    self.revoke_within(lease, options.pending_timeout, deadline, &report)
+                    let (done, report) = (&done, &report);
+                    async move {
+                        self.revoke_within(lease, options.pending_timeout, deadline, report)
+                            .await;
+                        done.set(done.get() + 1);
+                        // Leases that fell due during the sweep are swept too.
+                        progress(done.get(), total.max(done.get()));
+                    }
                 })
                 .await;
-            progress(done, total.max(done));
         }
         Ok(report.into_inner())
     }
