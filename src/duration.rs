@@ -2,8 +2,18 @@
 
 use crate::error::Error;
 
+/// The longest duration accepted: 100 years, far below where seconds would overflow the signed
+/// timestamps they are added to.
+const MAX: u64 = 100 * 365 * 24 * 3600;
+
 /// Parses a duration into whole seconds. Hour is the largest unit, as in Vault's `config/lease`.
 pub fn parse(text: &str) -> Result<u64, Error> {
+    let too_long = || {
+        Error::input_hint(
+            format!("duration \"{text}\" is too long"),
+            "durations are at most 100 years (876000h)",
+        )
+    };
     let bad = || {
         Error::input_hint(
             format!("invalid duration \"{text}\""),
@@ -14,8 +24,15 @@ pub fn parse(text: &str) -> Result<u64, Error> {
     if text.is_empty() {
         return Err(bad());
     }
+    let checked = |secs: u64| {
+        if secs > MAX {
+            Err(too_long())
+        } else {
+            Ok(secs)
+        }
+    };
     if let Ok(secs) = text.parse::<u64>() {
-        return Ok(secs);
+        return checked(secs);
     }
     let mut total: u64 = 0;
     let mut number = String::new();
@@ -40,7 +57,7 @@ pub fn parse(text: &str) -> Result<u64, Error> {
     if !number.is_empty() {
         return Err(bad());
     }
-    Ok(total)
+    checked(total)
 }
 
 /// Formats seconds the way Vault prints Go durations, trimmed: `1h`, `30m`, `1h0m30s`, `0s`.
@@ -68,6 +85,17 @@ mod tests {
         assert_eq!(parse("1h").unwrap(), 3600);
         assert_eq!(parse("1h30m").unwrap(), 5400);
         assert_eq!(parse("1h0m5s").unwrap(), 3605);
+    }
+
+    #[test]
+    fn refuses_durations_that_would_overflow() {
+        assert!(parse("876000h").is_ok());
+        for huge in ["18446744073709551615", "876001h", "99999999999999h"] {
+            assert!(
+                parse(huge).unwrap_err().to_string().contains("too long"),
+                "{huge}"
+            );
+        }
     }
 
     #[test]

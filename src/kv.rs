@@ -26,7 +26,7 @@ pub fn parse(args: &[String], stdin: &mut dyn Read) -> Result<Map<String, Value>
         Ok(text)
     };
 
-    for arg in args {
+    for (index, arg) in args.iter().enumerate() {
         if arg == "-" || (arg.starts_with('@') && !arg.contains('=')) {
             let text = if arg == "-" {
                 read_stdin("a lone \"-\"")?
@@ -44,19 +44,20 @@ pub fn parse(args: &[String], stdin: &mut dyn Read) -> Result<Map<String, Value>
             }
             continue;
         }
+        // An argument that is not KEY=VALUE may be a secret typed without its key (or after
+        // an unset "$NAME="): it is named by position, never shown.
+        let position = index + 1;
         let Some((key, raw)) = arg.split_once('=') else {
             return Err(Error::input_hint(
-                format!(
-                    "invalid key/value pair \"{}\": format must be key=value",
-                    redacted(arg)
-                ),
+                format!("invalid key/value pair (argument {position}): format must be key=value"),
                 "write parameters as KEY=VALUE, KEY=@FILE or KEY=- (standard input)",
             ));
         };
         if key.is_empty() {
-            return Err(Error::input(format!(
-                "invalid key/value pair \"{arg}\": the key is empty"
-            )));
+            return Err(Error::input_hint(
+                format!("invalid key/value pair (argument {position}): the key is empty"),
+                "write parameters as KEY=VALUE; is a variable in KEY unset?",
+            ));
         }
         let value = if raw == "-" {
             trim_newline(read_stdin(key)?)
@@ -70,21 +71,6 @@ pub fn parse(args: &[String], stdin: &mut dyn Read) -> Result<Map<String, Value>
         insert(&mut out, key.to_string(), Value::String(value));
     }
     Ok(out)
-}
-
-/// What can be shown of a malformed argument: its leading name, not what may be a secret after
-/// a mistyped `=` (`secret_key:...`).
-fn redacted(arg: &str) -> String {
-    let name: String = arg
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(40)
-        .collect();
-    if name.len() == arg.len() {
-        name
-    } else {
-        format!("{name}...")
-    }
 }
 
 fn read_file(path: &str, what: &str) -> Result<String, Error> {
@@ -170,10 +156,13 @@ mod tests {
         let err = parse(&args(&["novalue"]), &mut "".as_bytes()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid key/value pair \"novalue\": format must be key=value"
+            "invalid key/value pair (argument 1): format must be key=value"
         );
-        let err = parse(&args(&["secret_key:s3cr3t"]), &mut "".as_bytes()).unwrap_err();
-        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        for secret in ["secret_key:s3cr3t", "s3cr3t", "=s3cr3t"] {
+            let err = parse(&args(&["a=1", secret]), &mut "".as_bytes()).unwrap_err();
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+            assert!(err.to_string().contains("(argument 2)"), "{err}");
+        }
         let err = parse(&args(&["a=-", "b=-"]), &mut "x".as_bytes()).unwrap_err();
         assert!(err.to_string().contains("already consumed"));
         let err = parse(&args(&["p=@/no/such/file"]), &mut "".as_bytes()).unwrap_err();

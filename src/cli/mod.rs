@@ -154,14 +154,25 @@ fn report(e: &anyhow::Error) -> ExitStatus {
         return ExitStatus::Success;
     }
     let known = e.chain().find_map(|c| c.downcast_ref::<Error>());
+    // One line: the error and its causes, each cause once (many errors already carry their
+    // cause's text in their own message).
+    let mut line = String::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        if !line.contains(&cause) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&cause);
+        }
+    }
     let mut stderr = io::stderr().lock();
     match known {
         // Vault prints this one plainly.
         Some(Error::NotFound(_)) => {
-            let _ = writeln!(stderr, "{e:#}");
+            let _ = writeln!(stderr, "{line}");
         }
         _ => {
-            let _ = writeln!(stderr, "error: {e:#}");
+            let _ = writeln!(stderr, "error: {line}");
         }
     }
     if let Some(hint) = known.and_then(Error::hint) {
@@ -240,12 +251,6 @@ fn warn_about(report: &SweepReport) {
         warn(&format!(
             "could not revoke lease {} (IAM user {}): {}; it is kept and retried later",
             failure.lease_id, failure.iam_user, failure.error
-        ));
-    }
-    if report.waiting > 0 {
-        warn(&format!(
-            "{} pending leases name IAM users that IAM does not show yet; kept for a later sweep",
-            report.waiting
         ));
     }
     if report.timed_out {

@@ -38,6 +38,9 @@ pub struct FakeIam {
     pub failures: RefCell<HashMap<&'static str, CloudError>>,
     /// Every call made, as "Operation user".
     pub calls: RefCell<Vec<String>>,
+    /// CreateUser creates the user but answers EntityAlreadyExists, as a retry does after an
+    /// answer was lost.
+    pub create_user_answer_lost: std::cell::Cell<bool>,
     /// The (policy, policy ARNs) of every STS request.
     pub sts_requests: RefCell<Vec<(Option<String>, Vec<String>)>>,
     next_key: RefCell<u32>,
@@ -146,6 +149,12 @@ impl Cloud for Rc<FakeIam> {
                 ..FakeUser::default()
             },
         );
+        if self.create_user_answer_lost.get() {
+            return Err(CloudError::Api {
+                code: "EntityAlreadyExists".into(),
+                message: format!("User with name {} already exists.", user.name),
+            });
+        }
         Ok(())
     }
 

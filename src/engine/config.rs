@@ -96,7 +96,14 @@ impl<S: Store, C: Connector> Engine<S, C> {
         }
         if let Some(text) = given("username_template")? {
             if !text.is_empty() {
-                Template::parse(&text, template::IAM_LIMIT, "username_template")?;
+                let parsed = Template::parse(&text, template::IAM_LIMIT, "username_template")?;
+                // Every credential gets a user of its own: names must not repeat.
+                if parsed.randomness() < 8 {
+                    return Err(Error::input_hint(
+                        "username_template needs at least 8 random characters",
+                        "add {{random 8}} or more, so that no two credentials get the same user",
+                    ));
+                }
             }
             config.username_template = text;
         }

@@ -203,9 +203,17 @@ impl<S: Store, C: Connector> Engine<S, C> {
         };
         match cloud.create_user(&new_user).await {
             Ok(()) => {}
-            // The name has random characters: only our own earlier attempt, whose answer was
-            // lost and which the SDK retried, can have made it.
-            Err(CloudError::Api { code, .. }) if code == "EntityAlreadyExists" => {}
+            // Our own earlier attempt, whose answer was lost and which the SDK retried, made it
+            // if it carries this lease's tag; anybody else's user is never adopted.
+            Err(e @ CloudError::Api { .. }) if is_code(&e, "EntityAlreadyExists") => {
+                let ours = cloud
+                    .user_tags(&lease.iam_user)
+                    .await
+                    .is_ok_and(|tags| tags.iter().any(|(k, v)| k == TAG_LEASE && *v == lease.id));
+                if !ours {
+                    return Err(self.creation_failed(&lease, e));
+                }
+            }
             Err(e) => return Err(self.creation_failed(&lease, e)),
         }
         let mut attached = Vec::new();
@@ -229,20 +237,37 @@ impl<S: Store, C: Connector> Engine<S, C> {
         // Counted from now, not from the start: the caller gets the whole lease, but never past
         // issue time + lease_max.
         lease.expires_at = (self.now() + lease_config.lease as i64).min(lease.max_expires_at);
-        let activated =
-            self.store
-                .activate_lease(&lease.id, &key.access_key_id, &attached, lease.expires_at);
+        let activated = self.store.activate_lease(
+            &lease.id,
+            lease.owner.as_deref(),
+            &key.access_key_id,
+            &attached,
+            lease.expires_at,
+        );
         if !matches!(activated, Ok(true)) {
-            // The credential was never handed out: take it back rather than leave it pending.
-            let _ = self
+            // The credential was never handed out: take it back. The lease row may be gone (a
+            // revocation took it meanwhile); it is recorded again first, so that if the undo
+            // fails, a sweep still knows the user.
+            if self.store.lease(&lease.id).ok().flatten().is_none() {
+                let _ = self.store.insert_lease(&lease);
+            }
+            let hint = self
                 .undo(&*cloud, &lease, "recording the lease failed")
-                .await;
-            return Err(match activated {
-                Err(e) => e.into(),
+                .await
+                .ok();
+            let error = match activated {
+                Err(e) => Error::from(e),
                 _ => Error::input(format!(
                     "lease {} was revoked while it was being issued",
                     lease.id
                 )),
+            };
+            return Err(match (error, hint) {
+                (Error::Input { message, .. }, Some(hint)) => Error::Input {
+                    message,
+                    hint: Some(hint),
+                },
+                (error, _) => error,
             });
         }
 
@@ -464,7 +489,23 @@ impl<S: Store, C: Connector> Engine<S, C> {
     /// the row pending for a sweep to settle.
     fn creation_failed(&self, lease: &Lease, error: CloudError) -> Error {
         let action = format!("creating IAM user {}", lease.iam_user);
-        let definite = matches!(error, CloudError::Api { .. } | CloudError::Throttled(_));
+        // Only a refusal of the request itself proves that no attempt created the user: the
+        // SDK retries, and an earlier attempt that timed out may have succeeded before a later
+        // one was throttled or hit a quota.
+        let definite = [
+            "EntityAlreadyExists",
+            "InvalidInput",
+            "ValidationError",
+            "MalformedPolicyDocument",
+            "AccessDenied",
+            "InvalidClientTokenId",
+            "SignatureDoesNotMatch",
+            "NoSuchEntity",
+        ]
+        .iter()
+        .any(|code| is_code(&error, code))
+            // An answer without a code: an HTTP 4xx refused the request itself.
+            || matches!(&error, CloudError::Api { code, .. } if code.starts_with("HTTP 4"));
         let stored = if definite {
             self.store.delete_lease(&lease.id)
         } else {
@@ -515,6 +556,11 @@ impl<S: Store, C: Connector> Engine<S, C> {
             // the lease only forgets it, which needs no AWS client.
             self.store.delete_lease(&lease.id)?;
             return Ok(Revoked::Done);
+        }
+        if lease.state == LeaseState::Pending {
+            // From now on the issuer cannot activate it: it will undo instead of handing out
+            // credentials whose user this revocation deletes.
+            self.store.take_pending(&lease.id)?;
         }
         let result = match self.cloud(&lease.mount).await {
             Ok(cloud) => delete_iam_user(&*cloud, &lease.iam_user, lease.attached.as_deref())
@@ -594,8 +640,11 @@ impl<S: Store, C: Connector> Engine<S, C> {
         } else {
             wanted
         };
-        if !self.store.renew_lease(id, expires_at)? {
-            return Err(Error::input(format!("lease {id} is no longer active")));
+        if !self.store.renew_lease(id, now, expires_at)? {
+            return Err(Error::input_hint(
+                format!("lease {id} has expired or is being revoked, and cannot be renewed"),
+                "read new credentials instead",
+            ));
         }
         let info = LeaseInfo {
             id: id.to_string(),
@@ -635,6 +684,18 @@ fn combine_policies(documents: &[String]) -> Result<Option<String>> {
     Ok(Some(combined.to_string()))
 }
 
+/// Whether credentials of `kind` come with the field `name`.
+pub(super) fn returns(kind: CredentialType, name: &str) -> bool {
+    match name {
+        "session_token" | "expiration" | "ttl" => kind.is_sts(),
+        "arn" => matches!(
+            kind,
+            CredentialType::AssumedRole | CredentialType::FederationToken
+        ),
+        _ => true,
+    }
+}
+
 /// The template in `text`, or `default` when it is empty.
 fn name_template(text: &str, default: &str, limit: usize) -> Result<Template> {
     let text = if text.is_empty() { default } else { text };
@@ -646,8 +707,12 @@ pub(super) fn retry_delay(attempts: u32) -> i64 {
     (30i64 << attempts.min(7)).min(3600)
 }
 
+fn is_code(e: &CloudError, wanted: &str) -> bool {
+    matches!(e, CloudError::Api { code, .. } if code == wanted)
+}
+
 fn is_conflict(e: &CloudError) -> bool {
-    matches!(e, CloudError::Api { code, .. } if code == "DeleteConflict")
+    is_code(e, "DeleteConflict")
 }
 
 /// Removes every attachment of `kind`; `Ok(false)` when the user does not exist.

@@ -40,11 +40,22 @@ pub struct LeaseInfo {
 }
 
 /// What a read returns: data, a lease when the data is a credential, and warnings for stderr.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Secret {
     pub lease: Option<LeaseInfo>,
     pub data: Map<String, Value>,
     pub warnings: Vec<String>,
+}
+
+/// The data may hold secret keys and session tokens: `{:?}` shows only which fields there are.
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secret")
+            .field("lease", &self.lease)
+            .field("data", &self.data.keys().collect::<Vec<_>>())
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 impl Secret {
@@ -194,7 +205,14 @@ impl<S: Store, C: Connector> Engine<S, C> {
     /// Refuses a `--field` that a read of `path` would not return, before the read has effects
     /// (issuing credentials that nobody would see).
     pub fn check_field(&self, path: &str, field: &str) -> Result<()> {
-        let outputs = self.target(path)?.route.spec().outputs;
+        let target = self.target(path)?;
+        let mut outputs = target.route.spec().outputs.to_vec();
+        if let Route::Creds(name) | Route::Sts(name) = &target.route {
+            // What the role's credential type returns; an unknown role fails later, as it should.
+            if let Some(role) = self.store.role(&target.mount, name)? {
+                outputs.retain(|f| lease::returns(role.credential_type, f));
+            }
+        }
         if outputs.is_empty() || outputs.contains(&field) {
             return Ok(());
         }
@@ -405,12 +423,21 @@ mod tests {
     #[test]
     fn a_retried_create_user_that_had_succeeded_is_ours() {
         let (engine, iam) = engine();
+        iam.create_user_answer_lost.set(true);
+        issue(&engine);
+        assert_eq!(iam.users.borrow().len(), 1);
+        assert_eq!(leases(&engine)[0].state, crate::model::LeaseState::Active);
+    }
+
+    #[test]
+    fn somebody_elses_user_of_the_same_name_is_never_adopted() {
+        let (engine, iam) = engine();
+        // The fake refuses without creating: the user of that name is not tagged as ours.
         iam.fail("CreateUser", api("EntityAlreadyExists"));
-        // The fake refuses before creating; the engine goes on as if its first attempt had
-        // worked, fails at PutUserPolicy (no such user), and keeps the lease to be settled.
         let err = block(engine.read("creds/r", &Map::new())).unwrap_err();
-        assert!(err.to_string().starts_with("setting up IAM user"), "{err}");
-        assert_eq!(leases(&engine).len(), 1);
+        assert!(err.to_string().starts_with("creating IAM user"), "{err}");
+        assert!(leases(&engine).is_empty());
+        assert!(!iam.operations().contains(&"PutUserPolicy".to_string()));
     }
 
     #[test]

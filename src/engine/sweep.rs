@@ -100,9 +100,14 @@ impl<S: Store, C: Connector> Engine<S, C> {
                 break;
             }
             let now = self.now();
-            let batch = self
-                .store
-                .claim_due(now, now + HOLD, (parallel * 4).max(20))?;
+            // On a budget, claim no more than can be worked on at once: a lease claimed but not
+            // reached would wait out the hold.
+            let limit = if deadline.is_some() {
+                parallel
+            } else {
+                (parallel * 4).max(20)
+            };
+            let batch = self.store.claim_due(now, now + HOLD, limit)?;
             if batch.is_empty() {
                 break;
             }
@@ -135,12 +140,12 @@ impl<S: Store, C: Connector> Engine<S, C> {
         };
         let work = self.revoke_into(lease, pending_timeout, report);
         if tokio::time::timeout_at(deadline, work).await.is_err() {
+            // Cut short by the budget, not refused by AWS: retried soon, without the backoff
+            // that real failures get, so that expired credentials are not left valid longer.
             let error = "AWS did not answer within the time allowed; left for awscreds sweep";
-            let _ = self.store.record_failure(
-                &lease.id,
-                error,
-                self.now() + retry_delay(lease.attempts),
-            );
+            let _ = self
+                .store
+                .record_failure(&lease.id, error, self.now() + retry_delay(0));
             let mut report = report.borrow_mut();
             report.timed_out = true;
             report.failed.push(Failure {
@@ -258,6 +263,8 @@ impl<S: Store, C: Connector> Engine<S, C> {
                 let report = &report;
                 async move {
                     if let Err(e) = self.refuse_if_issuing(lease) {
+                        // Left to its issuer: give the claim back.
+                        let _ = self.store.set_due(&lease.id, lease.due_at);
                         report.borrow_mut().failed.push(Failure {
                             lease_id: lease.id.clone(),
                             iam_user: lease.iam_user.clone(),
@@ -290,9 +297,13 @@ impl<S: Store, C: Connector> Engine<S, C> {
     pub async fn unmount(&self, path: &str) -> Result<usize> {
         let mount = self.mount_named(path)?;
         let now = self.now();
-        let leases = self
-            .store
-            .claim_prefix(&format!("{}/creds/", mount.path), now + HOLD)?;
+        // Its credentials of both kinds; not "{mount}/", which would also take the leases of a
+        // mount nested under it (team/aws under team).
+        let mut leases = Vec::new();
+        for route in ["creds", "sts"] {
+            let prefix = format!("{}/{route}/", mount.path);
+            leases.extend(self.store.claim_prefix(&prefix, now + HOLD)?);
+        }
         // Stop at the first failure: the rest would most likely fail the same way (AWS down,
         // credentials revoked), and the mount must stay whole either way.
         for (done, lease) in leases.iter().enumerate() {
@@ -319,6 +330,10 @@ impl<S: Store, C: Connector> Engine<S, C> {
                  awscreds sweep retries it",
                 mount.path
             ));
+            // The leases not reached keep their expiry: give their claims back.
+            for untouched in &leases[done + 1..] {
+                self.store.set_due(&untouched.id, untouched.due_at)?;
+            }
             return Err(match e {
                 Error::Cloud {
                     action: inner,

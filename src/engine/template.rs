@@ -124,6 +124,17 @@ impl Template {
         Ok(template)
     }
 
+    /// How many random characters every name gets.
+    pub fn randomness(&self) -> usize {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Random(n) => *n,
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// The longest name this template can make.
     pub fn max_len(&self) -> usize {
         self.parts

@@ -49,16 +49,22 @@ pub trait Store {
 
     fn insert_lease(&self, lease: &Lease) -> Result<()>;
     /// Marks a pending lease as handed out, due for revocation at `expires_at`; false when the
-    /// lease is gone (revoked while it was being issued).
+    /// lease is gone or was taken by a revocation (see `take_pending`). Only the issuer holding
+    /// `owner` can activate it.
     fn activate_lease(
         &self,
         id: &str,
+        owner: Option<&str>,
         access_key_id: &str,
         attached: &[(Attachment, String)],
         expires_at: i64,
     ) -> Result<bool>;
     fn lease(&self, id: &str) -> Result<Option<Lease>>;
     fn delete_lease(&self, id: &str) -> Result<()>;
+    /// Takes a pending lease away from its issuer, which then can no longer activate it.
+    fn take_pending(&self, id: &str) -> Result<()>;
+    /// Sets when a lease is next due (gives back a claim that was not worked on).
+    fn set_due(&self, id: &str, due_at: i64) -> Result<()>;
     /// Keeps a lease whose revocation failed, with the error, one more attempt, and when to retry.
     fn record_failure(&self, id: &str, error: &str, retry_at: i64) -> Result<()>;
 
@@ -74,8 +80,9 @@ pub trait Store {
     fn pending_leases(&self) -> Result<Vec<Lease>>;
     /// Makes a lease due now (its issuer is known to be gone).
     fn make_due(&self, id: &str, now: i64) -> Result<()>;
-    /// Moves an active lease's expiry; false when there is no such active lease.
-    fn renew_lease(&self, id: &str, expires_at: i64) -> Result<bool>;
+    /// Moves the expiry of an active lease that has not expired at `now` and is not being
+    /// revoked or retried; false otherwise.
+    fn renew_lease(&self, id: &str, now: i64, expires_at: i64) -> Result<bool>;
     /// Atomically takes every lease whose id starts with `prefix`, due or not.
     fn claim_prefix(&self, prefix: &str, hold_until: i64) -> Result<Vec<Lease>>;
     /// Whether some lease names this IAM user (indexed).

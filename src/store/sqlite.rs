@@ -313,14 +313,16 @@ impl Store for SqliteStore {
     fn activate_lease(
         &self,
         id: &str,
+        owner: Option<&str>,
         access_key_id: &str,
         attached: &[(Attachment, String)],
         expires_at: i64,
     ) -> Result<bool> {
         let changed = self.conn.execute(
             "UPDATE leases SET state = 'active', access_key_id = ?2, expires_at = ?3, \
-             due_at = ?3, owner = NULL, attached = ?4 WHERE id = ?1 AND state = 'pending'",
-            params![id, access_key_id, expires_at, to_json(&attached)],
+             due_at = ?3, owner = NULL, attached = ?4 \
+             WHERE id = ?1 AND state = 'pending' AND owner IS ?5",
+            params![id, access_key_id, expires_at, to_json(&attached), owner],
         )?;
         Ok(changed == 1)
     }
@@ -339,6 +341,22 @@ impl Store for SqliteStore {
     fn delete_lease(&self, id: &str) -> Result<()> {
         self.conn
             .execute("DELETE FROM leases WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    fn take_pending(&self, id: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE leases SET owner = 'revoking' WHERE id = ?1 AND state = 'pending'",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    fn set_due(&self, id: &str, due_at: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE leases SET due_at = ?2 WHERE id = ?1",
+            params![id, due_at],
+        )?;
         Ok(())
     }
 
@@ -395,10 +413,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn renew_lease(&self, id: &str, expires_at: i64) -> Result<bool> {
+    fn renew_lease(&self, id: &str, now: i64, expires_at: i64) -> Result<bool> {
+        // due_at = expires_at: no sweep holds it and no failed revocation waits on it.
         Ok(self.conn.execute(
-            "UPDATE leases SET expires_at = ?2, due_at = ?2 WHERE id = ?1 AND state = 'active'",
-            params![id, expires_at],
+            "UPDATE leases SET expires_at = ?3, due_at = ?3 WHERE id = ?1 AND state = 'active' \
+             AND expires_at > ?2 AND due_at = expires_at",
+            params![id, now, expires_at],
         )? > 0)
     }
 
@@ -492,6 +512,38 @@ mod tests {
         assert!(store.delete_mount("aws").is_err());
         store.delete_lease("a").unwrap();
         assert!(store.delete_mount("aws").unwrap());
+    }
+
+    #[test]
+    fn a_pending_lease_taken_by_a_revocation_cannot_be_activated() {
+        let store = store_with_mount();
+        let mut pending = lease("a", 10);
+        pending.owner = Some("token".into());
+        store.insert_lease(&pending).unwrap();
+        assert!(
+            !store
+                .activate_lease("a", Some("other"), "AK", &[], 99)
+                .unwrap()
+        );
+        store.take_pending("a").unwrap();
+        assert!(
+            !store
+                .activate_lease("a", Some("token"), "AK", &[], 99)
+                .unwrap()
+        );
+        store.insert_lease(&lease("b", 10)).unwrap();
+        assert!(store.activate_lease("b", None, "AK", &[], 99).unwrap());
+    }
+
+    #[test]
+    fn only_a_live_active_lease_is_renewed() {
+        let store = store_with_mount();
+        store.insert_lease(&lease("a", 10)).unwrap();
+        store.activate_lease("a", None, "AK", &[], 100).unwrap();
+        assert!(store.renew_lease("a", 50, 200).unwrap());
+        assert!(!store.renew_lease("a", 300, 400).unwrap(), "expired");
+        store.record_failure("a", "boom", 500).unwrap();
+        assert!(!store.renew_lease("a", 50, 600).unwrap(), "being retried");
     }
 
     #[test]

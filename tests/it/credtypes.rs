@@ -461,3 +461,34 @@ fn the_groups_of_an_sts_role_lend_it_their_policies() {
         .stderr_has("error: reading the policies of IAM group ct_nosuchgroup: NoSuchEntity");
     assert_eq!(env.leases().len(), 1);
 }
+
+#[test]
+fn unmount_forgets_sts_leases_too() {
+    // Regression: unmount claimed only creds/ leases, so a lease read at sts/ blocked it.
+    let env = Env::configured();
+    let arn = assumable_role(&Iam::new(), "ct-unmount-target");
+    env.run([
+        "write",
+        "aws/roles/ct_unmount",
+        "credential_type=assumed_role",
+        &format!("role_arns={arn}"),
+    ])
+    .ok();
+    env.issue("aws/sts/ct_unmount");
+    env.run(["unmount", "aws"])
+        .ok()
+        .stdout_is("Successfully unmounted 'aws' (1 leases revoked)\n");
+    assert!(env.leases().is_empty());
+}
+
+#[test]
+fn a_field_the_credential_type_does_not_return_issues_nothing() {
+    // Regression: --field session_token on an iam_user role issued a user nobody would see.
+    let env = Env::configured();
+    env.role("aws/roles/ct_fieldtype");
+    env.run(["read", "aws/creds/ct_fieldtype", "-field=session_token"])
+        .fails(1)
+        .one_line_error("Field \"session_token\" not present in secret");
+    assert!(env.leases().is_empty());
+    assert!(Iam::new().users_of_role("ct_fieldtype").is_empty());
+}

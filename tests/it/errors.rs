@@ -702,10 +702,15 @@ fn bad_key_value_syntax_is_refused() {
     let env = with_role("err_kv");
     let roles = ["err_kv"];
     let run = refused(&env, &["write", "aws/roles/err_kv", "novalue"], &roles);
-    let run = run.one_line_error("invalid key/value pair \"novalue\": format must be key=value");
+    // A malformed argument may be a secret typed without its key: it is named by position.
+    let run = run.one_line_error("invalid key/value pair (argument 1): format must be key=value");
     assert!(hint(&run).contains("KEY=VALUE"), "{run:#?}");
-    refused(&env, &["write", "aws/roles/err_kv", "=x"], &roles)
-        .one_line_error("invalid key/value pair \"=x\": the key is empty");
+    refused(
+        &env,
+        &["write", "aws/roles/err_kv", "name=x", "=s3cr3t"],
+        &roles,
+    )
+    .one_line_error("invalid key/value pair (argument 2): the key is empty");
     // The same parameter twice is a list, which a string parameter refuses.
     let policy = env.file("p.json", SEED_POLICY);
     let at = format!("policy=@{policy}");

@@ -65,8 +65,19 @@ fn throttling_that_never_ends_gives_up_and_leaves_nothing() {
     proxy.fault("CreateUser", Fault::Throttle, None);
     env.run(["read", "aws/creds/flt_throttled"])
         .fails(2)
-        .stderr_has("throttled by AWS, gave up after 5 attempts");
+        .stderr_has("throttled by AWS, gave up after 5 attempts")
+        .stderr_has("hint: the lease stays pending");
     assert_eq!(proxy.count("CreateUser"), 5);
+    // An earlier attempt may have created the user before a later one was throttled, so the
+    // lease stays pending; no user exists, which a forced sweep confirms and settles.
+    let leases = env.leases();
+    assert_eq!(leases.len(), 1);
+    assert_eq!(leases[0].state, "pending");
+    assert!(Iam::new().users_of_role("flt_throttled").is_empty());
+    proxy.clear("CreateUser");
+    env.run(["sweep", "--pending-timeout", "0s"])
+        .ok()
+        .stdout_is("Swept expired leases: 1 revoked, 0 failed\n");
     assert!(env.leases().is_empty());
     iam_matches_leases(&env, "flt_throttled");
 }

@@ -94,6 +94,15 @@ fn max_retries_bounds_the_attempts() {
     env.run(["write", "aws/config/root", "max_retries=11"])
         .fails(1)
         .one_line_error("invalid max_retries \"11\"");
+    // Whether a throttled CreateUser's earlier attempt created the user is unknown: the leases
+    // stay pending, and a forced sweep settles them.
+    let leases = env.leases();
+    assert_eq!(leases.len(), 2);
+    assert!(leases.iter().all(|l| l.state == "pending"));
+    proxy.clear("CreateUser");
+    env.run(["sweep", "--pending-timeout", "0s"])
+        .ok()
+        .stdout_is("Swept expired leases: 2 revoked, 0 failed\n");
     assert!(env.leases().is_empty());
 }
 
@@ -285,4 +294,19 @@ fn rotate_root_refuses_a_user_with_two_keys_and_the_credential_chain() {
         .run(["write", "aws/config/rotate-root"])
         .fails(1)
         .one_line_error("aws/config/root has no access key to rotate");
+}
+
+#[test]
+fn a_username_template_without_randomness_is_refused() {
+    // Two credentials must never get the same IAM user.
+    let env = Env::configured();
+    let before = env.dump();
+    env.run([
+        "write",
+        "aws/config/root",
+        "username_template=fixed-{{role 20}}",
+    ])
+    .fails(1)
+    .one_line_error("username_template needs at least 8 random characters");
+    assert_eq!(env.dump(), before);
 }
