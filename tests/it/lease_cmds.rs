@@ -51,31 +51,17 @@ fn lease_row(env: &Env, id: &str) -> LeaseRow {
         .unwrap_or_else(|| panic!("no lease {id}"))
 }
 
-/// The data rows of `lease list` (header checked and dropped), cells split on runs of 2+ spaces.
+/// The data rows of `lease list` (header checked and dropped).
 fn list_rows(run: &Run) -> Vec<Vec<String>> {
-    let mut lines = run.stdout.lines();
-    let header = lines.next().unwrap_or_default();
-    let cells = |line: &str| -> Vec<String> {
-        line.split("  ")
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    assert_eq!(
-        cells(header),
-        [
-            "Lease ID",
-            "Role",
-            "IAM user",
-            "Issued",
-            "Expires",
-            "State",
-            "Last error"
-        ],
-        "{run:#?}"
-    );
-    lines.map(cells).collect()
+    run.rows(&[
+        "Lease ID",
+        "Role",
+        "IAM user",
+        "Issued",
+        "Expires",
+        "State",
+        "Last error",
+    ])
 }
 
 /// Renews `id` with `args` and checks that the expiry moved to now + `ttl` (in the database and

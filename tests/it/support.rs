@@ -344,6 +344,22 @@ impl Run {
             .collect()
     }
 
+    /// The data rows of a table of columns (cells split on runs of 2+ spaces), after checking
+    /// its header.
+    #[track_caller]
+    pub fn rows(&self, header: &[&str]) -> Vec<Vec<String>> {
+        let cells = |line: &str| -> Vec<String> {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let mut lines = self.stdout.lines();
+        assert_eq!(cells(lines.next().unwrap_or_default()), header, "{self:#?}");
+        lines.map(cells).collect()
+    }
+
     /// The keys of the table, in the order printed.
     pub fn table_keys(&self) -> Vec<String> {
         self.stdout

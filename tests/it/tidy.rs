@@ -70,22 +70,9 @@ fn create_user(iam: &Iam, name: &str, path: &str, tags: &[(&str, &str)]) {
     });
 }
 
-/// The rows of tidy's table (header checked and dropped), cells split on runs of 2+ spaces.
+/// The rows of tidy's table (header checked and dropped).
 fn tidy_rows(run: &Run) -> Vec<Vec<String>> {
-    let mut lines = run.stdout.lines();
-    let cells = |line: &str| -> Vec<String> {
-        line.split("  ")
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    assert_eq!(
-        cells(lines.next().unwrap_or_default()),
-        ["Mount", "IAM user", "Status"],
-        "{run:#?}"
-    );
-    lines.map(cells).collect()
+    run.rows(&["Mount", "IAM user", "Status"])
 }
 
 #[track_caller]
