@@ -182,6 +182,18 @@ fn revoke(engine: &super::CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
         }
         .into());
     }
+    if let Some(first) = report.skipped.first() {
+        return Err(Error::input_hint(
+            format!(
+                "left {} of {} leases with prefix {prefix} alone: {}",
+                report.skipped.len(),
+                leases.len(),
+                first.error
+            ),
+            "they are still being issued; run the command again in a moment",
+        )
+        .into());
+    }
     println!(
         "Success! Revoked any leases with prefix: {prefix} ({} leases)",
         report.revoked

@@ -58,6 +58,8 @@ pub struct SweepReport {
     /// Pending leases whose user IAM does not show yet (eventual consistency): kept for later.
     pub waiting: usize,
     pub failed: Vec<Failure>,
+    /// Leases left alone, not tried: being issued by a running process.
+    pub skipped: Vec<Failure>,
     /// The time budget ran out with due leases left; they are taken up next time.
     pub timed_out: bool,
 }
@@ -265,7 +267,7 @@ impl<S: Store, C: Connector> Engine<S, C> {
                     if let Err(e) = self.refuse_if_issuing(lease) {
                         // Left to its issuer: give the claim back.
                         let _ = self.store.set_due(&lease.id, lease.due_at);
-                        report.borrow_mut().failed.push(Failure {
+                        report.borrow_mut().skipped.push(Failure {
                             lease_id: lease.id.clone(),
                             iam_user: lease.iam_user.clone(),
                             error: e.to_string(),

@@ -378,3 +378,27 @@ fn what_someone_attached_behind_our_back_does_not_strand_the_user() {
     assert!(iam.user(&user).is_none(), "the user is gone");
     assert!(env.leases().is_empty());
 }
+
+#[test]
+fn revoke_by_prefix_leaves_a_lease_being_issued_to_its_issuer() {
+    let proxy = Proxy::start(&endpoint());
+    let env = Env::at(&proxy.url, &["flt_prefixlive"]);
+    proxy.fault(
+        "CreateAccessKey",
+        Fault::Delay(Duration::from_millis(1500)),
+        Some(1),
+    );
+    let child = spawn(&env, &["read", "aws/creds/flt_prefixlive", "-format=json"]);
+    proxy.wait_seen("CreateAccessKey", 1);
+    env.run(["lease", "revoke", "--prefix", "aws/creds/flt_prefixlive"])
+        .fails(1)
+        .stderr_has("error: left 1 of 1 leases with prefix aws/creds/flt_prefixlive alone");
+    let issued = finish(child).ok();
+    let key = issued.json()["data"]["access_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(Iam::new().users_of_role("flt_prefixlive")[0].keys, [key]);
+    assert_eq!(env.leases()[0].state, "active");
+    iam_matches_leases(&env, "flt_prefixlive");
+}
