@@ -193,13 +193,9 @@ impl<S: Store, C: Connector> Engine<S, C> {
         Ok(target.path())
     }
 
-    /// The lease with id `prefix`, or else the leases under the path `prefix` (see
-    /// [`sweep::path_prefix`]), by id.
+    /// The lease with id `prefix`, or else the leases under the path `prefix`, by id.
     pub fn leases(&self, prefix: &str) -> Result<Vec<crate::model::Lease>> {
-        if let Some(lease) = self.store.lease(prefix)? {
-            return Ok(vec![lease]);
-        }
-        Ok(self.store.leases_with_prefix(&sweep::path_prefix(prefix))?)
+        Ok(self.store.leases_with_prefix(&self.lease_prefix(prefix)?)?)
     }
 
     /// Refuses a `--field` that a read of `path` would not return, before the read has effects

@@ -66,12 +66,23 @@ pub struct SweepReport {
 
 /// Lease prefixes are paths, as in Vault: `aws/creds/deploy` means `aws/creds/deploy/...`, never
 /// `aws/creds/deploy_admin/...`.
-pub fn path_prefix(prefix: &str) -> String {
+fn path_prefix(prefix: &str) -> String {
     let prefix = prefix.trim_start_matches('/');
     if prefix.is_empty() || prefix.ends_with('/') {
         prefix.to_string()
     } else {
         format!("{prefix}/")
+    }
+}
+
+impl<S: Store, C: Connector> Engine<S, C> {
+    /// What a user's lease prefix matches, as a plain string prefix: a whole lease id stands for
+    /// itself (ids end in a UUID, so it matches only that lease); anything else is a path.
+    pub(super) fn lease_prefix(&self, prefix: &str) -> Result<String> {
+        Ok(match self.store.lease(prefix)? {
+            Some(_) => prefix.to_string(),
+            None => path_prefix(prefix),
+        })
     }
 }
 
@@ -245,13 +256,9 @@ impl<S: Store, C: Connector> Engine<S, C> {
         parallel: usize,
     ) -> Result<(Vec<Lease>, SweepReport)> {
         let now = self.now();
-        // A whole lease id stands for itself (ids end in a UUID, so as a string prefix it
-        // matches only that lease); anything else is a path.
-        let prefix = match self.store.lease(prefix)? {
-            Some(_) => prefix.to_string(),
-            None => path_prefix(prefix),
-        };
-        let leases = self.store.claim_prefix(&prefix, now + HOLD)?;
+        let leases = self
+            .store
+            .claim_prefix(&self.lease_prefix(prefix)?, now + HOLD)?;
         let report = RefCell::new(SweepReport::default());
         if force {
             for lease in &leases {
