@@ -73,7 +73,7 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -f -a "lookup" -d 'Show one lease in full'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -f -a "renew" -d 'Extend a lease; never past issue time + lease_max'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -f -a "revoke" -d 'Revoke a lease now, or every lease with a prefix'
-complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -l format -r -f -a "table\t''
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
 json\t''"
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
@@ -89,11 +89,11 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -s h -l help -d 'Print help'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l prefix -d 'Revoke every lease under this path, e.g. aws/creds/deploy (every lease of that role)' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l parallel -d 'Revocations in flight at once (with --prefix)' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l parallel -d 'Revocations in flight at once' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l force -d 'Remove the lease records without deleting anything at AWS'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l format -r -f -a "table\t''
+complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
 json\t''"
 complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l delete -d 'Delete the users found (their keys, policies and everything attached)'

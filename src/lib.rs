@@ -1,16 +1,13 @@
 //! awscreds: short-lived AWS credentials, handed out and taken back, without a server.
 //!
-//! Layers point down only: `cli` -> `engine` -> {`store` (SQLite), `cloud` (IAM)}; `output`
-//! formats what the engine returns. `main.rs` only calls [`cli::main`].
+//! Layers point down only: `cli` -> `output` -> `engine` -> {`store`, `cloud`} -> {`params`,
+//! `model`}. `main.rs` only calls [`cli::main`]. See ARCHITECTURE.md.
 
 pub mod cli;
 pub mod cloud;
-pub mod duration;
 pub mod engine;
 pub mod env;
-pub mod error;
-pub mod kv;
 pub mod model;
 pub mod output;
-pub mod owner;
+pub mod params;
 pub mod store;

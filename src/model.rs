@@ -231,3 +231,56 @@ pub struct Lease {
     /// lease (issuing may have stopped anywhere) and for leases older than this field.
     pub attached: Option<Vec<(Attachment, String)>>,
 }
+
+/// Credentials as handed out: an IAM user's access key, or temporary STS credentials with their
+/// session token. `{:?}` never shows the secret parts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// STS credentials only.
+    pub session_token: Option<String>,
+    /// When the credential stops working (unix seconds): the lease's end for an IAM user, STS's
+    /// expiration for temporary credentials.
+    pub expires_at: i64,
+    /// The assumed role's or federated user's ARN (STS).
+    pub arn: Option<String>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("access_key_id", &self.access_key_id)
+            .field("expires_at", &self.expires_at)
+            .field("arn", &self.arn)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The root configuration as it may be shown: everything but the secret key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootConfigView {
+    pub access_key: String,
+    pub region: String,
+    pub iam_endpoint: Option<String>,
+    pub sts_endpoint: Option<String>,
+    pub profile: String,
+    pub max_retries: Option<u32>,
+    pub username_template: String,
+    pub sts_name_template: String,
+}
+
+impl From<&RootConfig> for RootConfigView {
+    fn from(c: &RootConfig) -> Self {
+        RootConfigView {
+            access_key: c.access_key.clone(),
+            region: c.region.clone(),
+            iam_endpoint: c.iam_endpoint.clone(),
+            sts_endpoint: c.sts_endpoint.clone(),
+            profile: c.profile.clone(),
+            max_retries: c.max_retries,
+            username_template: c.username_template.clone(),
+            sts_name_template: c.sts_name_template.clone(),
+        }
+    }
+}

@@ -1,7 +1,6 @@
 use anyhow::Result;
 
-use super::Context;
-use crate::error::ExitStatus;
+use super::{Context, ExitStatus};
 
 /// Delete data at a path, e.g. a role
 ///
@@ -13,9 +12,9 @@ pub struct Args {
     path: String,
 }
 
-pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping()?;
-    let path = engine.delete(&args.path)?;
+pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
+    let engine = ctx.engine_after_reaping().await?;
+    let path = engine.delete(&args.path).await?;
     println!("Success! Data deleted (if it existed) at: {path}");
     Ok(ExitStatus::Success)
 }

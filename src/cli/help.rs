@@ -1,7 +1,8 @@
 use anyhow::Result;
 
-use crate::engine::{help, routes};
-use crate::error::{Error, ExitStatus};
+use super::ExitStatus;
+use crate::engine::Error;
+use crate::output::help;
 
 /// Show help for a command, or Vault-style help for a path (`awscreds help aws/creds`)
 #[derive(Debug, clap::Args)]
@@ -11,7 +12,7 @@ pub struct Args {
     topic: Option<String>,
 }
 
-pub fn run(args: Args, _ctx: &super::Context) -> Result<ExitStatus> {
+pub fn run(args: Args) -> Result<ExitStatus> {
     let mut command = super::command();
     let Some(topic) = args.topic else {
         command.print_long_help()?;
@@ -26,10 +27,10 @@ pub fn run(args: Args, _ctx: &super::Context) -> Result<ExitStatus> {
             print!("{text}");
             Ok(ExitStatus::Success)
         }
-        None => Err(Error::input_hint(
-            format!("no route \"{}\"", topic.trim_matches('/')),
-            routes::routes_hint("MOUNT"),
-        )
+        None => Err(Error::NoRoute {
+            path: topic.trim_matches('/').to_string(),
+            mount: "MOUNT".into(),
+        }
         .into()),
     }
 }

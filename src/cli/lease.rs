@@ -1,11 +1,10 @@
 use anyhow::Result;
 
-use super::{Context, block_on, print, stdout_is_tty, warn, warn_about};
+use super::args::{FormatArgs, OutputArgs, ParallelArgs, parse_duration};
+use super::{CliEngine, Context, ExitStatus, print, show, warn, warn_about};
 use crate::cloud::CloudError;
-use crate::duration;
-use crate::engine::{DEFAULT_PARALLEL, Secret};
-use crate::error::{Error, ExitStatus};
-use crate::output::{self, Format};
+use crate::engine::{Error, Undo};
+use crate::output::{self, Format, Record};
 
 /// List, inspect, renew and revoke leases
 #[derive(Debug, clap::Args)]
@@ -27,8 +26,8 @@ enum Command {
 struct ListArgs {
     /// Only leases under this path, e.g. aws/creds/deploy (its leases, not deploy_admin's)
     prefix: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArgs,
 }
 
 /// Show one lease in full
@@ -37,7 +36,7 @@ struct LookupArgs {
     /// The lease id, e.g. aws/creds/deploy/7cb8df71-782f-4de1-a9dd-251778e49f58
     id: String,
     #[command(flatten)]
-    output: super::OutputArgs,
+    output: OutputArgs,
 }
 
 /// Extend a lease; never past issue time + lease_max
@@ -49,7 +48,7 @@ struct RenewArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     increment: Option<u64>,
     #[command(flatten)]
-    output: super::OutputArgs,
+    output: OutputArgs,
 }
 
 /// Revoke a lease now, or every lease with a prefix
@@ -67,54 +66,42 @@ struct RevokeArgs {
     /// Remove the lease records without deleting anything at AWS
     #[arg(long)]
     force: bool,
-    /// Revocations in flight at once (with --prefix)
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL as u64,
-          value_parser = clap::value_parser!(u64).range(1..=64))]
-    parallel: u64,
+    #[command(flatten)]
+    parallel: ParallelArgs,
 }
 
-fn parse_duration(text: &str) -> Result<u64, String> {
-    duration::parse(text).map_err(|e| e.to_string())
-}
-
-pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping()?;
+pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
+    let engine = ctx.engine_after_reaping().await?;
     match args.command {
         Command::List(args) => {
-            let leases = engine.leases(args.prefix.as_deref().unwrap_or_default())?;
-            if leases.is_empty() && args.format == Format::Table {
+            let format = args.format.format;
+            let leases = engine
+                .leases(args.prefix.as_deref().unwrap_or_default())
+                .await?;
+            if leases.is_empty() && format == Format::Table {
                 eprintln!("No leases");
                 return Ok(ExitStatus::Success);
             }
-            print(|out| output::leases(out, &leases, args.format))?;
+            print(|out| output::leases(out, &leases, format))?;
         }
         Command::Lookup(args) => {
-            let lease = engine.lease(&args.id)?;
-            let secret = output::lease_detail(&lease, chrono::Utc::now().timestamp());
-            show(&secret, &args.output)?;
+            let lease = engine.lease(&args.id).await?;
+            let record = Record::lease_detail(&lease, chrono::Utc::now().timestamp());
+            show(&record, &args.output)?;
         }
         Command::Renew(args) => {
-            let (info, warning) = engine.renew(&args.id, args.increment)?;
+            let (info, warning) = engine.renew(&args.id, args.increment).await?;
             if let Some(warning) = warning {
-                warn(&warning);
+                warn(&warning.to_string());
             }
-            let secret = Secret {
-                lease: Some(info),
-                ..Secret::default()
-            };
-            show(&secret, &args.output)?;
+            show(&Record::renewed(info), &args.output)?;
         }
-        Command::Revoke(args) => return revoke(&engine, args),
+        Command::Revoke(args) => return revoke(&engine, args).await,
     }
     Ok(ExitStatus::Success)
 }
 
-fn show(secret: &Secret, output_args: &super::OutputArgs) -> Result<()> {
-    let (format, field) = (output_args.format, output_args.field.as_deref());
-    print(|out| output::secret(out, secret, format, field, stdout_is_tty()))
-}
-
-fn revoke(engine: &super::CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
+async fn revoke(engine: &CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
     let left_behind = |users: &[&str]| {
         if !users.is_empty() {
             warn(&format!(
@@ -125,7 +112,7 @@ fn revoke(engine: &super::CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
         }
     };
     if let Some(id) = args.id {
-        let lease = block_on(engine.revoke_id(&id, args.force))?;
+        let lease = engine.revoke_id(&id, args.force).await?;
         if lease.kind.is_sts() {
             // Say it plainly: there is no such thing as revoking STS credentials.
             println!(
@@ -143,8 +130,9 @@ fn revoke(engine: &super::CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     let prefix = args.prefix.expect("clap requires an id or --prefix");
-    let (leases, report) =
-        block_on(engine.revoke_prefix(&prefix, args.force, args.parallel as usize))?;
+    let (leases, report) = engine
+        .revoke_prefix(&prefix, args.force, args.parallel.parallel as usize)
+        .await?;
     let sts = leases.iter().filter(|l| l.kind.is_sts()).count();
     if sts > 0 {
         warn(&format!(
@@ -174,11 +162,7 @@ fn revoke(engine: &super::CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
                 leases.len()
             ),
             cause: CloudError::Other(format!("{}: {}", first.lease_id, first.error)),
-            hint: Some(
-                "they are kept and retried by awscreds sweep; awscreds lease list shows their \
-                 errors"
-                    .into(),
-            ),
+            after: Some(Undo::KeptForRetry),
         }
         .into());
     }

@@ -1,8 +1,9 @@
 use anyhow::Result;
 
-use super::{Context, print};
-use crate::error::{Error, ExitStatus};
-use crate::output::{self, Format};
+use super::args::FormatArgs;
+use super::{Context, ExitStatus, print};
+use crate::engine::Error;
+use crate::output;
 
 /// List the keys at a path, e.g. the roles of a mount
 ///
@@ -12,17 +13,16 @@ use crate::output::{self, Format};
 pub struct Args {
     /// The path to list, e.g. aws/roles/
     path: String,
-    /// Output format; Vault's -format=json is accepted too
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArgs,
 }
 
-pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping()?;
-    let (path, keys) = engine.list(&args.path)?;
+pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
+    let engine = ctx.engine_after_reaping().await?;
+    let (path, keys) = engine.list(&args.path).await?;
     if keys.is_empty() {
-        return Err(Error::NotFound(path).into());
+        return Err(Error::NotFound { path }.into());
     }
-    print(|out| output::keys(out, &keys, args.format))?;
+    print(|out| output::keys(out, &keys, args.format.format))?;
     Ok(ExitStatus::Success)
 }

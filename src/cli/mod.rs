@@ -1,6 +1,9 @@
-//! The command line: clap definitions, one file per subcommand, and the one place that turns an
-//! error into a message and an exit status. Subcommands only unpack arguments and call the engine.
+//! The command line: clap definitions, one file per subcommand, the arguments they share
+//! (`args.rs`), and the one place that turns an error into a message, a hint and an exit status
+//! (`report.rs`). Subcommands only unpack arguments, call the engine and print what it returns.
+//! [`main`] builds the one tokio runtime that every command runs on.
 
+mod args;
 mod delete;
 mod help;
 mod lease;
@@ -8,6 +11,7 @@ mod list;
 mod mount;
 mod mounts;
 mod read;
+mod report;
 mod sweep;
 mod tidy;
 mod unmount;
@@ -20,12 +24,12 @@ use std::path::PathBuf;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::cloud::AwsConnector;
-use crate::engine::{Engine, SweepReport};
+use crate::engine::{Engine, Error, SweepReport};
 use crate::env::EnvVars;
-use crate::error::{Error, ExitStatus};
-use crate::output::{self, Format, OutputError};
-use crate::owner::OwnerLocks;
-use crate::store::SqliteStore;
+use crate::output::{self, OutputError};
+use crate::store::{self, Location};
+
+pub use report::ExitStatus;
 
 /// Short-lived AWS credentials, handed out and taken back, without a server.
 ///
@@ -69,18 +73,6 @@ pub enum Command {
     Help(help::Args),
 }
 
-/// How `read`, `write` and `list` print what they return.
-#[derive(Debug, Clone, clap::Args)]
-pub struct OutputArgs {
-    /// Output format; Vault's -format=json is accepted too
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Print only this field's value (no trailing newline when not on a terminal), for scripts;
-    /// Vault's -field=NAME is accepted too
-    #[arg(long, value_name = "NAME")]
-    pub field: Option<String>,
-}
-
 /// The clap definition, for completions, the man page and their staleness test.
 pub fn command() -> clap::Command {
     Cli::command()
@@ -99,26 +91,32 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
             };
         }
     };
-    match run(cli) {
+    // One runtime for the whole command: awscreds is single-threaded, and its SDK clients live
+    // as long as the command.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime starts");
+    match runtime.block_on(run(cli)) {
         Ok(status) => status,
-        Err(e) => report(&e),
+        Err(e) => report::report(&e),
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let ctx = Context { db: cli.db };
     match cli.command {
-        Command::Help(args) => help::run(args, &ctx),
-        Command::Mount(args) => mount::run(args, &ctx),
-        Command::Mounts(args) => mounts::run(args, &ctx),
-        Command::Unmount(args) => unmount::run(args, &ctx),
-        Command::Read(args) => read::run(args, &ctx),
-        Command::Write(args) => write::run(args, &ctx),
-        Command::Delete(args) => delete::run(args, &ctx),
-        Command::List(args) => list::run(args, &ctx),
-        Command::Sweep(args) => sweep::run(args, &ctx),
-        Command::Lease(args) => lease::run(args, &ctx),
-        Command::Tidy(args) => tidy::run(args, &ctx),
+        Command::Help(args) => help::run(args),
+        Command::Mount(args) => mount::run(args, &ctx).await,
+        Command::Mounts(args) => mounts::run(args, &ctx).await,
+        Command::Unmount(args) => unmount::run(args, &ctx).await,
+        Command::Read(args) => read::run(args, &ctx).await,
+        Command::Write(args) => write::run(args, &ctx).await,
+        Command::Delete(args) => delete::run(args, &ctx).await,
+        Command::List(args) => list::run(args, &ctx).await,
+        Command::Sweep(args) => sweep::run(args, &ctx).await,
+        Command::Lease(args) => lease::run(args, &ctx).await,
+        Command::Tidy(args) => tidy::run(args, &ctx).await,
     }
 }
 
@@ -148,57 +146,17 @@ fn vault_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
         .collect()
 }
 
-/// Prints an error as one line (plus an optional `hint:` line) and picks the exit status.
-fn report(e: &anyhow::Error) -> ExitStatus {
-    if is_broken_pipe(e) {
-        return ExitStatus::Success;
-    }
-    let known = e.chain().find_map(|c| c.downcast_ref::<Error>());
-    // One line: the error and its causes, each cause once (many errors already carry their
-    // cause's text in their own message).
-    let mut line = String::new();
-    for cause in e.chain().map(|c| c.to_string()) {
-        if !line.contains(&cause) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&cause);
-        }
-    }
-    let mut stderr = io::stderr().lock();
-    match known {
-        // Vault prints this one plainly.
-        Some(Error::NotFound(_)) => {
-            let _ = writeln!(stderr, "{line}");
-        }
-        _ => {
-            let _ = writeln!(stderr, "error: {line}");
-        }
-    }
-    if let Some(hint) = known.and_then(Error::hint) {
-        let _ = writeln!(stderr, "hint: {hint}");
-    }
-    known.map_or(ExitStatus::Failure, Error::exit_status)
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
-}
-
 /// What every subcommand shares: where the database is, and how to reach the engine.
 pub struct Context {
     db: Option<PathBuf>,
 }
 
-pub type CliEngine = Engine<SqliteStore, AwsConnector>;
+pub type CliEngine = Engine<AwsConnector>;
 
 impl Context {
-    fn db_path(&self) -> anyhow::Result<PathBuf> {
-        if let Some(path) = &self.db {
-            return Ok(path.clone());
+    fn location(&self) -> anyhow::Result<Location> {
+        if let Some(value) = &self.db {
+            return Ok(Location::parse(&value.to_string_lossy()));
         }
         let dir = dirs::data_dir().ok_or_else(|| {
             Error::input_hint(
@@ -206,39 +164,26 @@ impl Context {
                 format!("name a database with --db PATH or {}", EnvVars::AWSCREDS_DB),
             )
         })?;
-        Ok(dir.join("awscreds").join("awscreds.db"))
+        Ok(Location::Sqlite(dir.join("awscreds").join("awscreds.db")))
     }
 
-    /// Opens the database; no AWS client is built until a command needs one. Issuing processes
-    /// hold their liveness locks in a directory beside it.
-    fn engine(&self) -> anyhow::Result<CliEngine> {
-        let path = self.db_path()?;
-        let store = SqliteStore::open(&path).map_err(Error::from)?;
-        let mut locks = path.clone().into_os_string();
-        locks.push("-locks");
-        Ok(Engine::new(store, AwsConnector).with_owner_locks(OwnerLocks::new(locks)))
+    /// Opens the store; no AWS client is built until a command needs one.
+    async fn engine(&self) -> anyhow::Result<CliEngine> {
+        let store = store::open(&self.location()?).await.map_err(Error::from)?;
+        Ok(Engine::new(store, AwsConnector))
     }
 
     /// Opens the engine and first revokes expired leases, within a few seconds; what goes wrong
     /// there is only a warning, so that a slow AWS never breaks an unrelated command.
-    fn engine_after_reaping(&self) -> anyhow::Result<CliEngine> {
-        let engine = self.engine()?;
-        match block_on(engine.reap()) {
+    async fn engine_after_reaping(&self) -> anyhow::Result<CliEngine> {
+        let engine = self.engine().await?;
+        match engine.reap().await {
             Ok(None) => {}
             Ok(Some(report)) => warn_about(&report),
-            Err(e) => warn(&format!("could not reap expired leases: {e}")),
+            Err(e) => warn(&format!("could not reap expired leases: {}", e.chain())),
         }
         Ok(engine)
     }
-}
-
-/// Runs a future on a current-thread runtime: awscreds is synchronous from the CLI's side.
-pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread runtime starts")
-        .block_on(future)
 }
 
 fn warn(message: &str) {
@@ -269,6 +214,12 @@ fn print(f: impl FnOnce(&mut dyn Write) -> output::Result) -> anyhow::Result<()>
         Err(OutputError::Io(e)) => Err(e.into()),
         Err(OutputError::Field(e)) => Err(e.into()),
     }
+}
+
+/// Prints a record as `--format` and `--field` ask.
+fn show(record: &output::Record, out: &args::OutputArgs) -> anyhow::Result<()> {
+    let (format, field) = (out.format.format, out.field.as_deref());
+    print(|w| output::record(w, record, format, field, stdout_is_tty()))
 }
 
 fn stdout_is_tty() -> bool {

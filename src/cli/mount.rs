@@ -1,7 +1,6 @@
 use anyhow::Result;
 
-use super::Context;
-use crate::error::ExitStatus;
+use super::{Context, ExitStatus};
 
 /// Mount a new instance of the AWS backend
 ///
@@ -17,9 +16,9 @@ pub struct Args {
     path: Option<String>,
 }
 
-pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping()?;
-    let mount = engine.mount(&args.kind, args.path.as_deref())?;
+pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
+    let engine = ctx.engine_after_reaping().await?;
+    let mount = engine.mount(&args.kind, args.path.as_deref()).await?;
     println!("Successfully mounted '{}' at '{}'!", mount.kind, mount.path);
     Ok(ExitStatus::Success)
 }

@@ -1,20 +1,19 @@
 use anyhow::Result;
 
-use super::{Context, print};
-use crate::error::ExitStatus;
-use crate::output::{self, Format};
+use super::args::FormatArgs;
+use super::{Context, ExitStatus, print};
+use crate::output;
 
 /// List the mounts
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Output format; Vault's -format=json is accepted too
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArgs,
 }
 
-pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping()?;
-    let mounts = engine.mounts()?;
-    print(|out| output::mounts(out, &mounts, args.format))?;
+pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
+    let engine = ctx.engine_after_reaping().await?;
+    let mounts = engine.mounts().await?;
+    print(|out| output::mounts(out, &mounts, args.format.format))?;
     Ok(ExitStatus::Success)
 }

@@ -1,9 +1,9 @@
 use anyhow::Result;
 
-use super::{Context, OutputArgs, block_on, print, stdout_is_tty, warn};
-use crate::error::ExitStatus;
-use crate::kv;
-use crate::output;
+use super::args::OutputArgs;
+use super::{Context, ExitStatus, show, warn};
+use crate::output::Record;
+use crate::params::kv;
 
 /// Read data at a path; reading MOUNT/creds/ROLE issues new credentials
 ///
@@ -20,17 +20,18 @@ pub struct Args {
     output: OutputArgs,
 }
 
-pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let data = kv::parse(&args.data, &mut std::io::stdin())?;
-    let engine = ctx.engine_after_reaping()?;
+pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
+    let data = kv::parse(&args.data, &mut std::io::stdin()).map_err(crate::engine::Error::from)?;
+    let engine = ctx.engine_after_reaping().await?;
     if let Some(field) = &args.output.field {
-        engine.check_field(&args.path, field)?;
+        engine.check_field(&args.path, field).await?;
     }
-    let secret = block_on(engine.read(&args.path, &data))?;
-    for warning in &secret.warnings {
-        warn(warning);
+    let read = engine.read(&args.path, &data).await?;
+    if let crate::engine::Read::Issued(issued) = &read {
+        for warning in &issued.warnings {
+            warn(&warning.to_string());
+        }
     }
-    let (format, field) = (args.output.format, args.output.field.as_deref());
-    print(|out| output::secret(out, &secret, format, field, stdout_is_tty()))?;
+    show(&Record::read(&read), &args.output)?;
     Ok(ExitStatus::Success)
 }

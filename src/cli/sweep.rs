@@ -2,10 +2,9 @@ use std::io::IsTerminal;
 
 use anyhow::Result;
 
-use super::{Context, block_on, print, warn_about};
-use crate::duration;
-use crate::engine::{DEFAULT_PARALLEL, PENDING_TIMEOUT, SweepOptions};
-use crate::error::ExitStatus;
+use super::args::{ParallelArgs, parse_duration};
+use super::{Context, ExitStatus, print, warn_about};
+use crate::engine::{PENDING_TIMEOUT, SweepOptions};
 use crate::output;
 
 /// Revoke every expired lease, e.g. from cron
@@ -16,10 +15,8 @@ use crate::output;
 /// retried by later runs with backoff; the exit status is then 2.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Revocations in flight at once
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL as u64,
-          value_parser = clap::value_parser!(u64).range(1..=64))]
-    parallel: u64,
+    #[command(flatten)]
+    parallel: ParallelArgs,
     /// Clean up a pending lease after this long even if its issuer may still be running;
     /// 0s forces it (a user that IAM does not show is then taken as gone)
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
@@ -32,15 +29,11 @@ const _: () = assert!(
     "--pending-timeout's default says 5m"
 );
 
-fn parse_duration(text: &str) -> Result<u64, String> {
-    duration::parse(text).map_err(|e| e.to_string())
-}
-
-pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine()?;
+pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
+    let engine = ctx.engine().await?;
     let options = SweepOptions {
         pending_timeout: args.pending_timeout as i64,
-        parallel: args.parallel as usize,
+        parallel: args.parallel.parallel as usize,
         budget: None,
     };
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -57,7 +50,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
             bar.set_position(done);
         }
     };
-    let report = block_on(engine.sweep(&options, &progress));
+    let report = engine.sweep(&options, &progress).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

@@ -1,7 +1,7 @@
 use anyhow::Result;
 
-use super::{Context, block_on, print};
-use crate::error::ExitStatus;
+use super::args::FormatArgs;
+use super::{Context, ExitStatus, print};
 use crate::output::{self, Format};
 
 /// Find IAM users this database created that no lease knows, and with --delete remove them
@@ -14,21 +14,22 @@ pub struct Args {
     /// Delete the users found (their keys, policies and everything attached)
     #[arg(long)]
     delete: bool,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArgs,
 }
 
-pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping()?;
-    let report = block_on(engine.tidy(args.delete))?;
+pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
+    let engine = ctx.engine_after_reaping().await?;
+    let report = engine.tidy(args.delete).await?;
+    let format = args.format.format;
     for mount in &report.skipped {
         super::warn(&format!("{mount}/config/root is not configured; skipped"));
     }
-    if report.orphans.is_empty() && args.format == Format::Table {
+    if report.orphans.is_empty() && format == Format::Table {
         println!("No IAM users without a lease");
         return Ok(ExitStatus::Success);
     }
-    print(|out| output::orphans(out, &report.orphans, args.format))?;
+    print(|out| output::orphans(out, &report.orphans, format))?;
     let failed = report
         .orphans
         .iter()

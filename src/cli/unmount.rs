@@ -1,7 +1,6 @@
 use anyhow::Result;
 
-use super::{Context, block_on};
-use crate::error::ExitStatus;
+use super::{Context, ExitStatus};
 
 /// Revoke every lease of a mount, then remove it with its configuration and roles
 ///
@@ -14,9 +13,9 @@ pub struct Args {
     path: String,
 }
 
-pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping()?;
-    let revoked = block_on(engine.unmount(&args.path))?;
+pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
+    let engine = ctx.engine_after_reaping().await?;
+    let revoked = engine.unmount(&args.path).await?;
     let path = args.path.trim_matches('/');
     println!("Successfully unmounted '{path}' ({revoked} leases revoked)");
     Ok(ExitStatus::Success)

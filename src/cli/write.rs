@@ -3,11 +3,11 @@ use std::io::IsTerminal;
 use anyhow::Result;
 use serde_json::Value;
 
-use super::{Context, OutputArgs, block_on, print, stdout_is_tty, warn};
-use crate::engine::Written;
-use crate::error::{Error, ExitStatus};
-use crate::kv;
-use crate::output;
+use super::args::OutputArgs;
+use super::{Context, ExitStatus, show, warn};
+use crate::engine::{Error, Warning, Written};
+use crate::output::Record;
+use crate::params::kv;
 
 /// Write data to a path
 ///
@@ -26,14 +26,14 @@ pub struct Args {
     output: OutputArgs,
 }
 
-pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let mut data = kv::parse(&args.data, &mut std::io::stdin())?;
-    let engine = ctx.engine_after_reaping()?;
+pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
+    let mut data = kv::parse(&args.data, &mut std::io::stdin()).map_err(Error::from)?;
+    let engine = ctx.engine_after_reaping().await?;
     if let Some(field) = &args.output.field {
-        engine.check_field(&args.path, field)?;
+        engine.check_field(&args.path, field).await?;
     }
     let written = loop {
-        match block_on(engine.write(&args.path, &data)) {
+        match engine.write(&args.path, &data).await {
             Err(Error::MissingParam {
                 param,
                 secret: true,
@@ -48,14 +48,23 @@ pub fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
             other => break other?,
         }
     };
+    let warn_all = |warnings: &[Warning]| {
+        for warning in warnings {
+            warn(&warning.to_string());
+        }
+    };
     match written {
         Written::Stored(path) => println!("Success! Data written to: {path}"),
-        Written::Secret(secret) => {
-            for warning in &secret.warnings {
-                warn(warning);
-            }
-            let (format, field) = (args.output.format, args.output.field.as_deref());
-            print(|out| output::secret(out, &secret, format, field, stdout_is_tty()))?;
+        Written::Issued(issued) => {
+            warn_all(&issued.warnings);
+            show(&Record::issued(&issued), &args.output)?;
+        }
+        Written::Rotated {
+            access_key,
+            warnings,
+        } => {
+            warn_all(&warnings);
+            show(&Record::rotated(&access_key), &args.output)?;
         }
     }
     Ok(ExitStatus::Success)

@@ -28,6 +28,9 @@ pub struct AwsConnector;
 pub struct AwsCloud {
     iam: Client,
     sts: aws_sdk_sts::Client,
+    /// Where IAM and STS calls go, for messages.
+    iam_at: String,
+    sts_at: String,
 }
 
 impl Connector for AwsConnector {
@@ -73,9 +76,20 @@ impl Connector for AwsConnector {
         if let Some(endpoint) = config.sts_endpoint.as_deref().filter(|e| !e.is_empty()) {
             sts = sts.endpoint_url(endpoint);
         }
+        let region = region(config);
         Ok(AwsCloud {
             iam: Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            iam_at: endpoint_for(
+                config.iam_endpoint.as_deref(),
+                EnvVars::AWS_ENDPOINT_URL_IAM,
+                "https://iam.amazonaws.com".into(),
+            ),
+            sts_at: endpoint_for(
+                config.sts_endpoint.as_deref(),
+                EnvVars::AWS_ENDPOINT_URL_STS,
+                format!("https://sts.{region}.amazonaws.com"),
+            ),
         })
     }
 }
@@ -132,32 +146,55 @@ fn region_from(config: &RootConfig, env: impl Fn(&str) -> Option<String>) -> Str
 }
 
 /// Sorts an SDK error into the few cases the engine treats differently. The message carries AWS's
-/// own text, never a credential.
-fn classify<E>(err: SdkError<E, aws_smithy_runtime_api::http::Response>) -> CloudError
+/// own text, never a credential; `endpoint` is where the call went, for "cannot reach".
+fn classify<E>(
+    err: SdkError<E, aws_smithy_runtime_api::http::Response>,
+    endpoint: &str,
+) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match &err {
         SdkError::ServiceError(service) => {
             let inner = service.err();
-            let message = inner.message().unwrap_or_default().to_string();
-            match inner.code() {
+            let status = service.raw().status();
+            let (code, message) = match inner.code() {
+                Some(code) => (
+                    Some(code.to_string()),
+                    inner.message().unwrap_or_default().to_string(),
+                ),
+                // A body the SDK could not parse (the emulator nests AccessDenied as
+                // <Errors><Error>): its code and message are still there to read.
+                None => {
+                    let body = service.raw().body().bytes().unwrap_or_default();
+                    let body = String::from_utf8_lossy(body);
+                    let message = inner
+                        .message()
+                        .map(str::to_string)
+                        .or_else(|| xml_text(&body, "Message"))
+                        .unwrap_or_default();
+                    (xml_text(&body, "Code"), message)
+                }
+            };
+            match code.as_deref() {
                 Some("NoSuchEntity") => CloudError::NoSuchEntity(message),
+                Some("EntityAlreadyExists") => CloudError::AlreadyExists(message),
+                Some("DeleteConflict") => CloudError::DeleteConflict(message),
                 Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
                     CloudError::Throttled(message)
                 }
-                Some(code) if service.raw().status().is_server_error() => {
+                Some(code) if status.is_server_error() => {
                     CloudError::ServerError(format!("{code}: {message}"))
                 }
-                Some(code) => CloudError::Api {
+                Some(code) => CloudError::Refused {
                     code: code.to_string(),
                     message,
                 },
-                None if service.raw().status().is_server_error() => {
-                    CloudError::ServerError(format!("HTTP {}", service.raw().status().as_u16()))
+                None if status.is_server_error() => {
+                    CloudError::ServerError(format!("HTTP {}", status.as_u16()))
                 }
-                None => CloudError::Api {
-                    code: format!("HTTP {}", service.raw().status().as_u16()),
+                None => CloudError::Refused {
+                    code: format!("HTTP {}", status.as_u16()),
                     message: if message.is_empty() {
                         "AWS returned an error without a code".into()
                     } else {
@@ -166,11 +203,72 @@ where
                 },
             }
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            CloudError::Unreachable(DisplayErrorContext(&err).to_string())
-        }
+        SdkError::TimeoutError(_) => CloudError::Unreachable {
+            endpoint: endpoint.to_string(),
+            reason: "no answer in time".into(),
+        },
+        SdkError::DispatchFailure(failure) => CloudError::Unreachable {
+            endpoint: endpoint.to_string(),
+            reason: if failure.is_timeout() {
+                "no answer in time".into()
+            } else {
+                unreachable_reason(&err)
+            },
+        },
         _ => CloudError::Other(DisplayErrorContext(&err).to_string()),
     }
+}
+
+/// Why a connection failed, in words: the innermost I/O error ("connection refused"), else the
+/// innermost cause's own text.
+fn unreachable_reason(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+                std::io::ErrorKind::ConnectionReset => "connection reset".into(),
+                std::io::ErrorKind::TimedOut => "connection timed out".into(),
+                _ => strip_os_error(&io.to_string()),
+            };
+        }
+        innermost = cause.to_string();
+        source = cause.source();
+    }
+    strip_os_error(&innermost)
+}
+
+/// "Connection refused (os error 111)" -> "Connection refused".
+fn strip_os_error(text: &str) -> String {
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text.to_string(),
+    }
+}
+
+/// The text of the first `<tag>...</tag>` in an XML error body.
+fn xml_text(body: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = body.find(&open)? + open.len();
+    let end = body[start..].find(&format!("</{tag}>"))? + start;
+    let text = body[start..end].trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// Where calls to a service go, for messages: the mount's endpoint, else the standard variables,
+/// else AWS's own endpoint.
+fn endpoint_for(configured: Option<&str>, service_var: &str, default: String) -> String {
+    configured
+        .filter(|e| !e.is_empty())
+        .map(str::to_string)
+        .or_else(|| std::env::var(service_var).ok().filter(|e| !e.is_empty()))
+        .or_else(|| {
+            std::env::var(EnvVars::AWS_ENDPOINT_URL)
+                .ok()
+                .filter(|e| !e.is_empty())
+        })
+        .unwrap_or(default)
 }
 
 impl Cloud for AwsCloud {
@@ -189,7 +287,7 @@ impl Cloud for AwsCloud {
             .set_permissions_boundary(user.permissions_boundary.map(str::to_string))
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| classify(e, &self.iam_at))?;
         Ok(())
     }
 
@@ -201,7 +299,7 @@ impl Cloud for AwsCloud {
             .policy_document(document)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| classify(e, &self.iam_at))?;
         Ok(())
     }
 
@@ -212,7 +310,7 @@ impl Cloud for AwsCloud {
             .user_name(user)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| classify(e, &self.iam_at))?;
         let key = out
             .access_key()
             .ok_or_else(|| CloudError::Other("CreateAccessKey returned no key".into()))?;
@@ -229,7 +327,7 @@ impl Cloud for AwsCloud {
             ($request:expr, |$page:ident| $items:expr) => {{
                 let mut pages = $request.into_paginator().send();
                 while let Some($page) = pages.next().await {
-                    let $page = $page.map_err(classify)?;
+                    let $page = $page.map_err(|e| classify(e, &self.iam_at))?;
                     ids.extend($items);
                 }
             }};
@@ -276,7 +374,7 @@ impl Cloud for AwsCloud {
                     .user_name(user)
                     .send()
                     .await
-                    .map_err(classify)?;
+                    .map_err(|e| classify(e, &self.iam_at))?;
                 ids.extend(
                     out.service_specific_credentials()
                         .iter()
@@ -291,7 +389,10 @@ impl Cloud for AwsCloud {
         let iam = &self.iam;
         macro_rules! send {
             ($request:expr) => {{
-                $request.send().await.map_err(classify)?;
+                $request
+                    .send()
+                    .await
+                    .map_err(|e| classify(e, &self.iam_at))?;
             }};
         }
         match kind {
@@ -342,7 +443,7 @@ impl Cloud for AwsCloud {
                     .policy_arn(id)
                     .send()
                     .await
-                    .map_err(classify)?;
+                    .map_err(|e| classify(e, &self.iam_at))?;
             }
             Attachment::Group => {
                 self.iam
@@ -351,7 +452,7 @@ impl Cloud for AwsCloud {
                     .group_name(id)
                     .send()
                     .await
-                    .map_err(classify)?;
+                    .map_err(|e| classify(e, &self.iam_at))?;
             }
             other => {
                 return Err(CloudError::Other(format!(
@@ -368,7 +469,7 @@ impl Cloud for AwsCloud {
             .user_name(user)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| classify(e, &self.iam_at))?;
         Ok(())
     }
 
@@ -381,7 +482,7 @@ impl Cloud for AwsCloud {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(classify)?;
+            let page = page.map_err(|e| classify(e, &self.iam_at))?;
             names.extend(page.users().iter().map(|u| u.user_name().to_string()));
         }
         Ok(names)
@@ -396,7 +497,7 @@ impl Cloud for AwsCloud {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(classify)?;
+            let page = page.map_err(|e| classify(e, &self.iam_at))?;
             tags.extend(
                 page.tags()
                     .iter()
@@ -412,7 +513,7 @@ impl Cloud for AwsCloud {
             .user_name(user)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| classify(e, &self.iam_at))?;
         Ok(())
     }
 
@@ -425,7 +526,7 @@ impl Cloud for AwsCloud {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            for name in page.map_err(classify)?.policy_names() {
+            for name in page.map_err(|e| classify(e, &self.iam_at))?.policy_names() {
                 let out = self
                     .iam
                     .get_group_policy()
@@ -433,7 +534,7 @@ impl Cloud for AwsCloud {
                     .policy_name(name)
                     .send()
                     .await
-                    .map_err(classify)?;
+                    .map_err(|e| classify(e, &self.iam_at))?;
                 documents.push(percent_decode(out.policy_document()));
             }
         }
@@ -446,7 +547,7 @@ impl Cloud for AwsCloud {
             .send();
         while let Some(page) = pages.next().await {
             arns.extend(
-                page.map_err(classify)?
+                page.map_err(|e| classify(e, &self.iam_at))?
                     .attached_policies()
                     .iter()
                     .filter_map(|p| p.policy_arn().map(str::to_string)),
@@ -456,7 +557,12 @@ impl Cloud for AwsCloud {
     }
 
     async fn caller_user_name(&self) -> Result<String> {
-        let out = self.iam.get_user().send().await.map_err(classify)?;
+        let out = self
+            .iam
+            .get_user()
+            .send()
+            .await
+            .map_err(|e| classify(e, &self.iam_at))?;
         out.user()
             .map(|u| u.user_name().to_string())
             .ok_or_else(|| CloudError::Other("GetUser returned no user".into()))
@@ -497,7 +603,7 @@ impl Cloud for AwsCloud {
                     .set_token_code(code)
                     .send()
                     .await
-                    .map_err(classify)?;
+                    .map_err(|e| classify(e, &self.sts_at))?;
                 let arn = out.assumed_role_user().map(|u| u.arn().to_string());
                 (out.credentials, arn)
             }
@@ -511,7 +617,7 @@ impl Cloud for AwsCloud {
                     .set_policy_arns(arns)
                     .send()
                     .await
-                    .map_err(classify)?;
+                    .map_err(|e| classify(e, &self.sts_at))?;
                 let arn = out.federated_user().map(|u| u.arn().to_string());
                 (out.credentials, arn)
             }
@@ -524,7 +630,7 @@ impl Cloud for AwsCloud {
                     .set_token_code(code)
                     .send()
                     .await
-                    .map_err(classify)?;
+                    .map_err(|e| classify(e, &self.sts_at))?;
                 (out.credentials, None)
             }
             CredentialType::IamUser => {

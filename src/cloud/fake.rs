@@ -135,10 +135,10 @@ impl Cloud for Rc<FakeIam> {
         self.call("CreateUser", user.name)?;
         let mut users = self.users.borrow_mut();
         if users.contains_key(user.name) {
-            return Err(CloudError::Api {
-                code: "EntityAlreadyExists".into(),
-                message: format!("User with name {} already exists.", user.name),
-            });
+            return Err(CloudError::AlreadyExists(format!(
+                "User with name {} already exists.",
+                user.name
+            )));
         }
         users.insert(
             user.name.to_string(),
@@ -150,10 +150,10 @@ impl Cloud for Rc<FakeIam> {
             },
         );
         if self.create_user_answer_lost.get() {
-            return Err(CloudError::Api {
-                code: "EntityAlreadyExists".into(),
-                message: format!("User with name {} already exists.", user.name),
-            });
+            return Err(CloudError::AlreadyExists(format!(
+                "User with name {} already exists.",
+                user.name
+            )));
         }
         Ok(())
     }
@@ -221,10 +221,9 @@ impl Cloud for Rc<FakeIam> {
         self.call("DeleteUser", user)?;
         self.with_user(user, |u| {
             if u.login_profile || u.attached.values().any(|m| !m.is_empty()) {
-                return Err(CloudError::Api {
-                    code: "DeleteConflict".into(),
-                    message: "Cannot delete entity, must remove attached entities first.".into(),
-                });
+                return Err(CloudError::DeleteConflict(
+                    "Cannot delete entity, must remove attached entities first.".into(),
+                ));
             }
             Ok(())
         })?;

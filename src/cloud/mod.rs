@@ -1,8 +1,9 @@
 //! The AWS side behind a small trait: the IAM calls that issuing and revoking need. The real
-//! implementation is the AWS SDK (`aws.rs`); tests of the engine's logic may use the in-memory
-//! fake (`fake.rs`). This layer knows nothing of SQLite or the terminal.
+//! implementation is the AWS SDK (`aws.rs`); unit tests of the engine's logic may use the
+//! in-memory fake (`fake.rs`, test builds only). This layer knows nothing of SQLite or the terminal.
 
 mod aws;
+#[cfg(test)]
 pub mod fake;
 
 pub use aws::AwsConnector;
@@ -16,25 +17,68 @@ use crate::model::{CredentialType, RootConfig};
 /// SDK's standard retry mode, exponential backoff with jitter.
 pub const MAX_ATTEMPTS: u32 = 5;
 
+/// An AWS call that failed, sorted once (in `aws.rs`) into the cases the engine treats
+/// differently. Messages carry AWS's own text, never a credential.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CloudError {
     /// The IAM entity does not exist (any more).
     #[error("NoSuchEntity: {0}")]
     NoSuchEntity(String),
+    /// The IAM entity exists already.
+    #[error("EntityAlreadyExists: {0}")]
+    AlreadyExists(String),
+    /// IAM refuses to delete a user while something is still attached to it.
+    #[error("DeleteConflict: {0}")]
+    DeleteConflict(String),
     /// AWS asked us to slow down and the retries did not get through.
     #[error("throttled by AWS, gave up after {MAX_ATTEMPTS} attempts: {0}")]
     Throttled(String),
-    /// AWS answered with an error.
+    /// AWS answered with an error of the request (HTTP 4xx) and its code.
     #[error("{code}: {message}")]
-    Api { code: String, message: String },
+    Refused { code: String, message: String },
     /// AWS could not be reached, or did not answer in time, after every retry.
-    #[error("cannot reach AWS (gave up after {MAX_ATTEMPTS} attempts): {0}")]
-    Unreachable(String),
+    #[error("cannot reach AWS at {endpoint}: {reason} (gave up after {MAX_ATTEMPTS} attempts)")]
+    Unreachable { endpoint: String, reason: String },
     /// AWS failed (HTTP 5xx) on every attempt.
     #[error("AWS failed, gave up after {MAX_ATTEMPTS} attempts: {0}")]
     ServerError(String),
     #[error("{0}")]
     Other(String),
+}
+
+impl CloudError {
+    /// A refusal of the request itself, which proves that no attempt of it did anything (the
+    /// SDK retries, and an earlier attempt that timed out may have succeeded before a later one
+    /// was throttled or hit a quota: those prove nothing).
+    pub fn proves_nothing_done(&self) -> bool {
+        match self {
+            CloudError::AlreadyExists(_) => true,
+            CloudError::Refused { code, .. } => {
+                [
+                    "InvalidInput",
+                    "ValidationError",
+                    "MalformedPolicyDocument",
+                    "AccessDenied",
+                    "InvalidClientTokenId",
+                    "SignatureDoesNotMatch",
+                ]
+                .contains(&code.as_str())
+                    // An answer without a code: an HTTP 4xx refused the request itself.
+                    || code.starts_with("HTTP 4")
+            }
+            _ => false,
+        }
+    }
+
+    /// An error that AWS answered (rather than one of reaching it).
+    pub fn is_answer(&self) -> bool {
+        matches!(
+            self,
+            CloudError::AlreadyExists(_)
+                | CloudError::DeleteConflict(_)
+                | CloudError::Refused { .. }
+        )
+    }
 }
 
 /// A new IAM user's attributes.

@@ -1,17 +1,25 @@
-//! The paths under a mount, what each accepts, and how a user's path finds its mount. The tables
-//! here drive routing, parameter checking, error hints and `awscreds help PATH` alike.
+//! The paths under a mount, what each accepts, and how a user's path finds its mount. One table
+//! ([`ALL`]) drives parsing, printing paths back, parameter checks, the `--field` check and path
+//! help alike: a route's `usage` (`roles/NAME`) is both how it is parsed and how it is printed.
 
 use serde_json::{Map, Value};
 
-use crate::error::Error;
+use super::error::{Error, Result};
 use crate::model::Mount;
-
-/// The first segments of the routes: a path starting with one is relative to the mount `aws`,
-/// and no mount path may contain one.
-pub const ROUTE_HEADS: [&str; 4] = ["config", "roles", "creds", "sts"];
 
 /// The mount a path is taken relative to when it starts with no mount name.
 pub const DEFAULT_MOUNT: &str = "aws";
+
+/// What `awscreds help MOUNT` says of the backend.
+pub const BACKEND_DESCRIPTION: &str =
+    "The AWS backend dynamically generates AWS access keys for a set of IAM \
+policies. The AWS access keys have a configurable lease set and are automatically revoked at the \
+end of the lease: the next awscreds invocation, or \"awscreds sweep\" run from cron, deletes the \
+IAM user behind them.
+
+After mounting this backend, credentials to manage IAM must be configured with the \
+\"config/root\" path, and roles must be written using the \"roles/\" endpoints before any access \
+keys can be generated.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -405,6 +413,49 @@ impl Route {
             Route::ConfigRotateRoot => &CONFIG_ROTATE_ROOT,
         }
     }
+
+    /// The role name in the path, if the route has one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Route::Role(name) | Route::Creds(name) | Route::Sts(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The route of `spec` with `name` in it.
+    fn of(spec: &RouteSpec, name: String) -> Route {
+        match spec.usage {
+            "config/root" => Route::ConfigRoot,
+            "config/lease" => Route::ConfigLease,
+            "config/rotate-root" => Route::ConfigRotateRoot,
+            "roles/" => Route::RoleList,
+            "roles/NAME" => Route::Role(name),
+            "creds/NAME" => Route::Creds(name),
+            "sts/NAME" => Route::Sts(name),
+            other => unreachable!("route {other} is in ALL"),
+        }
+    }
+}
+
+impl RouteSpec {
+    /// The first segment (`roles`) and the rest of the usage (`NAME`, `root`, or empty).
+    fn parts(&self) -> (&'static str, &'static str) {
+        self.usage.split_once('/').unwrap_or((self.usage, ""))
+    }
+
+    pub fn head(&self) -> &'static str {
+        self.parts().0
+    }
+
+    fn takes_name(&self) -> bool {
+        self.parts().1 == "NAME"
+    }
+}
+
+/// Whether `segment` is the first segment of a route: a path starting with one is relative to the
+/// mount `aws`, and no mount path may contain one.
+pub fn is_route_head(segment: &str) -> bool {
+    ALL.iter().any(|spec| spec.head() == segment)
 }
 
 /// A user's path, resolved: the mount it belongs to and the route within it.
@@ -417,14 +468,10 @@ pub struct Target {
 impl Target {
     /// The full path, as it is printed back to the user.
     pub fn path(&self) -> String {
-        let rest = match &self.route {
-            Route::ConfigRoot => "config/root".to_string(),
-            Route::ConfigLease => "config/lease".to_string(),
-            Route::RoleList => "roles/".to_string(),
-            Route::Role(name) => format!("roles/{name}"),
-            Route::Creds(name) => format!("creds/{name}"),
-            Route::Sts(name) => format!("sts/{name}"),
-            Route::ConfigRotateRoot => "config/rotate-root".to_string(),
+        let usage = self.route.spec().usage;
+        let rest = match self.route.name() {
+            Some(name) => usage.replace("NAME", name),
+            None => usage.to_string(),
         };
         format!("{}/{rest}", self.mount)
     }
@@ -437,7 +484,7 @@ pub fn routes_hint(mount: &str) -> String {
 
 /// Splits a path into its mount and the rest. A path that starts with no mount name is taken
 /// relative to the mount `aws`, so `creds/deploy` means `aws/creds/deploy`.
-pub fn split_mount<'p>(mounts: &[Mount], path: &'p str) -> Result<(String, &'p str), Error> {
+pub fn split_mount<'p>(mounts: &[Mount], path: &'p str) -> Result<(String, &'p str)> {
     let path = path.trim_start_matches('/');
     if path.is_empty() {
         return Err(Error::input_hint("empty path", routes_hint(DEFAULT_MOUNT)));
@@ -455,66 +502,82 @@ pub fn split_mount<'p>(mounts: &[Mount], path: &'p str) -> Result<(String, &'p s
         let rest = path[mount.path.len()..].trim_start_matches('/');
         return Ok((mount.path.clone(), rest));
     }
+    let names = || mounts.iter().map(|m| m.path.clone()).collect();
     let first = path.split('/').next().unwrap_or_default();
-    if ROUTE_HEADS.contains(&first) {
+    if is_route_head(first) {
         if mounts.iter().any(|m| m.path == DEFAULT_MOUNT) {
             return Ok((DEFAULT_MOUNT.to_string(), path));
         }
-        return Err(Error::input_hint(
-            format!("no mount at '{DEFAULT_MOUNT}' for path \"{path}\""),
-            format!(
-                "mount the backend first: awscreds mount aws; {}",
-                mounts_hint(mounts)
-            ),
-        ));
+        return Err(Error::NoDefaultMount {
+            mount: DEFAULT_MOUNT,
+            path: path.to_string(),
+            mounts: names(),
+        });
     }
-    Err(Error::input_hint(
-        format!("no mount for path \"{path}\""),
-        format!("{}; {}", mounts_hint(mounts), routes_hint("MOUNT")),
-    ))
+    Err(Error::NoMount {
+        path: path.to_string(),
+        mounts: names(),
+    })
 }
 
-fn mounts_hint(mounts: &[Mount]) -> String {
-    if mounts.is_empty() {
-        "nothing is mounted yet (awscreds mount aws)".to_string()
-    } else {
-        let names: Vec<String> = mounts.iter().map(|m| format!("{}/", m.path)).collect();
-        format!("mounts: {}", names.join(", "))
+/// Finds the route for `rest` (the path within mount `mount`): the first of [`ALL`] whose usage
+/// it matches; a `NAME` is everything after the first segment, and must be a valid role name.
+pub fn parse_route(mount: &str, rest: &str) -> Result<Route> {
+    let (head, tail) = match rest.split_once('/') {
+        Some((head, tail)) => (head, Some(tail)),
+        None => (rest, None),
+    };
+    for spec in ALL {
+        let (spec_head, spec_tail) = spec.parts();
+        if spec_head != head {
+            continue;
+        }
+        match (spec_tail, tail) {
+            ("", None | Some("")) => return Ok(Route::of(spec, String::new())),
+            ("NAME", Some(name)) if !name.is_empty() => {
+                return Ok(Route::of(spec, check_name(mount, name)?));
+            }
+            (literal, Some(given))
+                if literal != "NAME" && !literal.is_empty() && literal == given =>
+            {
+                return Ok(Route::of(spec, String::new()));
+            }
+            _ => {}
+        }
     }
+    Err(Error::NoRoute {
+        path: format!("{mount}/{rest}").trim_end_matches('/').to_string(),
+        mount: mount.to_string(),
+    })
 }
 
-/// Finds the route for `rest` (the path within mount `mount`).
-pub fn parse_route(mount: &str, rest: &str) -> Result<Route, Error> {
-    let no_route = || {
-        Error::input_hint(
-            format!(
-                "no route \"{}\"",
-                format!("{mount}/{rest}").trim_end_matches('/')
-            ),
-            routes_hint(mount),
-        )
+/// The route that `awscreds help PATH` describes for the part of a path from its route head on
+/// (`roles/deploy`, `creds`): as [`parse_route`] would find it, except that a name is not
+/// checked and may be left out.
+pub fn help_route(rest: &str) -> Option<&'static RouteSpec> {
+    let (head, tail) = match rest.split_once('/') {
+        Some((head, tail)) => (head, Some(tail)),
+        None => (rest, None),
     };
-    let route = match rest.split_once('/') {
-        None => match rest {
-            "roles" => Route::RoleList,
-            _ => return Err(no_route()),
-        },
-        Some(("config", "root")) => Route::ConfigRoot,
-        Some(("config", "lease")) => Route::ConfigLease,
-        Some(("config", "rotate-root")) => Route::ConfigRotateRoot,
-        Some(("roles", "")) => Route::RoleList,
-        Some(("roles", name)) => Route::Role(check_name(mount, name)?),
-        Some(("creds", "")) => return Err(no_route()),
-        Some(("creds", name)) => Route::Creds(check_name(mount, name)?),
-        Some(("sts", "")) => return Err(no_route()),
-        Some(("sts", name)) => Route::Sts(check_name(mount, name)?),
-        Some(_) => return Err(no_route()),
+    let exact = ALL.iter().find(|spec| {
+        let (spec_head, spec_tail) = spec.parts();
+        spec_head == head
+            && match (spec_tail, tail) {
+                ("", None | Some("")) => true,
+                ("NAME", Some(name)) => !name.is_empty() && !name.contains('/'),
+                (literal, Some(given)) => literal == given,
+                _ => false,
+            }
+    });
+    let bare = || {
+        ALL.iter()
+            .find(|spec| tail.is_none() && spec.head() == head && spec.takes_name())
     };
-    Ok(route)
+    exact.or_else(bare).copied()
 }
 
 /// Role names: letters, digits, `_`, `-` and `.`, starting and ending with a letter or digit.
-fn check_name(mount: &str, name: &str) -> Result<String, Error> {
+fn check_name(mount: &str, name: &str) -> Result<String> {
     let valid = name.len() <= 64
         && name
             .chars()
@@ -533,26 +596,21 @@ fn check_name(mount: &str, name: &str) -> Result<String, Error> {
 }
 
 /// Refuses an operation that the route does not support, naming the ones it does.
-pub fn check_op(target: &Target, op: Op) -> Result<(), Error> {
+pub fn check_op(target: &Target, op: Op) -> Result<()> {
     let spec = target.route.spec();
     if spec.ops.contains(&op) {
         return Ok(());
     }
-    let path = target.path();
-    let allowed: Vec<String> = spec
-        .ops
-        .iter()
-        .map(|o| format!("awscreds {} {path}", o.name()))
-        .collect();
-    Err(Error::input_hint(
-        format!("{} is not supported on {path}", op.name()),
-        format!("try {}", allowed.join(" or ")),
-    ))
+    Err(Error::Unsupported {
+        op,
+        path: target.path(),
+        allowed: spec.ops,
+    })
 }
 
 /// Refuses parameters the route does not know for `op` and reports the first required one
 /// missing.
-pub fn check_params(target: &Target, op: Op, data: &Map<String, Value>) -> Result<(), Error> {
+pub fn check_params(target: &Target, op: Op, data: &Map<String, Value>) -> Result<()> {
     let spec = target.route.spec();
     let fields = if op == Op::Read {
         spec.read_fields
@@ -578,40 +636,45 @@ pub fn check_params(target: &Target, op: Op, data: &Map<String, Value>) -> Resul
         .iter()
         .find(|f| f.required && !data.contains_key(f.name))
     {
-        let example: Vec<String> = fields
-            .iter()
-            .filter(|f| f.required)
-            .map(|f| format!("{}=...", f.name))
-            .collect();
         return Err(Error::MissingParam {
             param: missing.name,
-            path: path.clone(),
+            path,
             secret: missing.secret,
-            hint: format!("awscreds write {path} {}", example.join(" ")),
+            with: fields
+                .iter()
+                .filter(|f| f.required)
+                .map(|f| f.name)
+                .collect(),
         });
     }
     Ok(())
 }
 
-/// The string value of parameter `name`, refusing lists and other JSON types.
-pub fn string_param(data: &Map<String, Value>, name: &str) -> Result<Option<String>, Error> {
-    match data.get(name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(Value::Array(_)) => Err(Error::input_hint(
-            format!("parameter \"{name}\" was given more than once"),
-            format!("give {name}= once"),
-        )),
-        Some(_) => Err(Error::input(format!(
-            "parameter \"{name}\" must be a string"
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn route_heads_come_from_the_table() {
+        for head in ["config", "roles", "creds", "sts"] {
+            assert!(is_route_head(head), "{head}");
+        }
+        assert!(!is_route_head("aws"));
+    }
+
+    #[test]
+    fn help_finds_routes_leniently() {
+        let usage = |rest: &str| help_route(rest).map(|s| s.usage);
+        assert_eq!(usage("creds"), Some("creds/NAME"));
+        assert_eq!(usage("creds/x"), Some("creds/NAME"));
+        assert_eq!(usage("roles"), Some("roles/"));
+        assert_eq!(usage("roles/"), Some("roles/"));
+        assert_eq!(usage("roles/d"), Some("roles/NAME"));
+        assert_eq!(usage("config/rotate-root"), Some("config/rotate-root"));
+        assert_eq!(usage("config"), None);
+        assert_eq!(usage("config/nope"), None);
+        assert_eq!(usage("roles/a/b"), None);
+    }
 
     fn mounts(paths: &[&str]) -> Vec<Mount> {
         paths
@@ -666,7 +729,7 @@ mod tests {
         );
         let err = parse_route("aws", "creds").unwrap_err();
         assert_eq!(err.to_string(), "no route \"aws/creds\"");
-        assert!(err.hint().unwrap().contains("aws/creds/NAME"));
+        assert!(matches!(err, Error::NoRoute { ref mount, .. } if mount == "aws"));
         assert!(parse_route("aws", "roles/a/b").is_err());
         assert!(parse_route("aws", "roles/-a").is_err());
         assert!(parse_route("aws", "config/other").is_err());

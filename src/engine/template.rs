@@ -14,7 +14,7 @@
 //! `_+=,.@-`. The longest name a template can make is checked when it is written, so that
 //! requests never fail for a name too long.
 
-use crate::error::Error;
+use super::Error;
 use crate::model::CredentialType;
 
 pub const IAM_LIMIT: usize = 64;
@@ -54,12 +54,8 @@ impl Template {
     /// Parses `text` and checks that every name it can make fits `limit` characters; `param`
     /// names the parameter in errors.
     pub fn parse(text: &str, limit: usize, param: &str) -> Result<Template, Error> {
-        let bad = |why: String| {
-            Error::input_hint(
-                format!("invalid {param}: {why}"),
-                "placeholders are {{role}}, {{role N}}, {{mount}}, {{mount N}}, {{type}}, \
-                 {{unix_time}} and {{random N}}; see awscreds help aws/config/root",
-            )
+        let bad = |why: String| Error::BadTemplate {
+            message: format!("invalid {param}: {why}"),
         };
         let mut parts = Vec::new();
         let mut rest = text;

@@ -2,12 +2,10 @@
 //! (tagged with its id, under the awscreds IAM path) but that no lease knows, and can delete them.
 //! Such users should not exist; if one does, nothing else would ever revoke it.
 
-use super::Engine;
-use super::lease::{Deleted, TAG_DB, delete_iam_user};
-use super::role::DEFAULT_USER_PATH;
+use super::roles::DEFAULT_USER_PATH;
+use super::teardown::{Deleted, delete_iam_user};
+use super::{Engine, Error, Result, TAG_DB};
 use crate::cloud::{Cloud, CloudError, Connector};
-use crate::error::{Error, Result};
-use crate::store::Store;
 
 /// An IAM user that this database created and no lease knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,22 +23,22 @@ pub struct TidyReport {
     pub skipped: Vec<String>,
 }
 
-impl<S: Store, C: Connector> Engine<S, C> {
+impl<C: Connector> Engine<C> {
     /// Finds (and with `delete`, deletes) this database's IAM users that no lease knows, in the
     /// account of every configured mount.
     pub async fn tidy(&self, delete: bool) -> Result<TidyReport> {
-        let db_id = self.store.db_id()?;
+        let db_id = self.store.db_id().await?;
         let mut report = TidyReport::default();
-        for mount in self.store.mounts()? {
-            if self.store.root_config(&mount.path)?.is_none() {
+        for mount in self.store.mounts().await? {
+            if self.store.root_config(&mount.path).await?.is_none() {
                 report.skipped.push(mount.path);
                 continue;
             }
             let cloud = self.cloud(&mount.path).await?;
             // Where this mount's roles put their users: /awscreds/ unless a role says otherwise.
             let mut paths = vec![DEFAULT_USER_PATH.to_string()];
-            for name in self.store.role_names(&mount.path)? {
-                let role = self.store.role(&mount.path, &name)?;
+            for name in self.store.role_names(&mount.path).await? {
+                let role = self.store.role(&mount.path, &name).await?;
                 let path = role.map(|r| r.user_path).unwrap_or_default();
                 if !path.is_empty() && !paths.contains(&path) {
                     paths.push(path);
@@ -60,7 +58,7 @@ impl<S: Store, C: Connector> Engine<S, C> {
             for user in users {
                 // Several mounts may share an account: report each user once.
                 if report.orphans.iter().any(|o| o.iam_user == user)
-                    || self.store.has_user(&user)?
+                    || self.store.has_user(&user).await?
                 {
                     continue;
                 }
@@ -73,7 +71,7 @@ impl<S: Store, C: Connector> Engine<S, C> {
                     continue;
                 }
                 // Looked up again just before deciding: a lease may have been recorded meanwhile.
-                if self.store.has_user(&user)? {
+                if self.store.has_user(&user).await? {
                     continue;
                 }
                 let deleted = if delete {

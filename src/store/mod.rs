@@ -1,12 +1,17 @@
-//! Persistent state behind a trait: mounts, their configuration, roles and leases. The store knows
-//! nothing of AWS; the engine decides what a lease means and when it is due.
+//! Persistent state behind one async trait: mounts, their configuration, roles, leases, and the
+//! liveness of issuing processes. The store knows nothing of AWS; the engine decides what a lease
+//! means and when it is due. Each backend keeps its own migrations and its own means of telling
+//! a live issuer from a dead one; the backend is chosen by the `--db` value ([`open`]).
 
 mod sqlite;
 
 pub use sqlite::SqliteStore;
 
+use std::path::PathBuf;
+
 use crate::model::{Attachment, Lease, LeaseConfig, Mount, Role, RootConfig};
 
+/// Backend-neutral: what went wrong, never which driver said so.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{what} already exists")]
@@ -14,79 +19,150 @@ pub enum StoreError {
     /// Still referenced by other rows (a mount that has leases).
     #[error("{what} is still in use")]
     InUse { what: String },
-    #[error("database {path}: {source}")]
-    Open {
-        path: String,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    /// The database cannot be opened or created.
+    #[error("database {location}: {reason}")]
+    Open { location: String, reason: String },
+    /// The database (or its driver) failed.
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Backend(String),
     #[error("database holds an unreadable {what}: {reason}")]
     Corrupt { what: String, reason: String },
+    /// The database names a scheme that no backend handles.
+    #[error("unsupported database \"{location}\"")]
+    Unsupported { location: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// What an issuer records when it hands a credential out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activation<'a> {
+    pub access_key_id: &'a str,
+    pub attached: &'a [(Attachment, String)],
+    pub expires_at: i64,
+}
+
+/// Where the state lives, from `--db` / `AWSCREDS_DB`: a path, or `sqlite:PATH`. A value of the
+/// form `scheme://...` names another backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Url(String),
+}
+
+impl Location {
+    pub fn parse(value: &str) -> Location {
+        if let Some(path) = value.strip_prefix("sqlite://") {
+            return Location::Sqlite(PathBuf::from(path));
+        }
+        if let Some(path) = value.strip_prefix("sqlite:") {
+            return Location::Sqlite(PathBuf::from(path));
+        }
+        match value.split_once("://") {
+            Some((scheme, _))
+                if !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+            {
+                Location::Url(value.to_string())
+            }
+            _ => Location::Sqlite(PathBuf::from(value)),
+        }
+    }
+}
+
+/// Opens the store at `location`, creating and migrating it as needed.
+pub async fn open(location: &Location) -> Result<Box<dyn Store>> {
+    match location {
+        Location::Sqlite(path) => Ok(Box::new(SqliteStore::open(path)?)),
+        Location::Url(url) => {
+            // Never echo a URL's password.
+            let shown = match url.split_once('@') {
+                Some((_, host)) => {
+                    format!("{}://...@{host}", url.split("://").next().unwrap_or(""))
+                }
+                None => url.clone(),
+            };
+            Err(StoreError::Unsupported { location: shown })
+        }
+    }
+}
+
+/// Every method says what it means; none leaks how a backend does it. Times are unix seconds.
+/// A lease is *held* while a sweep has claimed it (its `due_at` moved past now) and *backing off*
+/// after a failed revocation; both end when `due_at` comes round again.
+#[async_trait::async_trait(?Send)]
 pub trait Store {
     /// A random id made when the database was created; tags every IAM user it issues.
-    fn db_id(&self) -> Result<String>;
+    async fn db_id(&self) -> Result<String>;
 
-    fn create_mount(&self, mount: &Mount) -> Result<()>;
-    fn mounts(&self) -> Result<Vec<Mount>>;
-    /// Removes the mount with its configuration and roles. Fails while it still has leases.
-    fn delete_mount(&self, path: &str) -> Result<bool>;
+    async fn create_mount(&self, mount: &Mount) -> Result<()>;
+    async fn mounts(&self) -> Result<Vec<Mount>>;
+    /// Removes the mount with its configuration and roles. Fails with `InUse` while it still has
+    /// leases.
+    async fn delete_mount(&self, path: &str) -> Result<bool>;
 
-    fn root_config(&self, mount: &str) -> Result<Option<RootConfig>>;
-    fn set_root_config(&self, mount: &str, config: &RootConfig) -> Result<()>;
-    fn lease_config(&self, mount: &str) -> Result<Option<LeaseConfig>>;
-    fn set_lease_config(&self, mount: &str, config: &LeaseConfig) -> Result<()>;
+    async fn root_config(&self, mount: &str) -> Result<Option<RootConfig>>;
+    async fn set_root_config(&self, mount: &str, config: &RootConfig) -> Result<()>;
+    async fn lease_config(&self, mount: &str) -> Result<Option<LeaseConfig>>;
+    async fn set_lease_config(&self, mount: &str, config: &LeaseConfig) -> Result<()>;
 
-    fn role(&self, mount: &str, name: &str) -> Result<Option<Role>>;
-    fn put_role(&self, mount: &str, role: &Role) -> Result<()>;
-    fn delete_role(&self, mount: &str, name: &str) -> Result<bool>;
-    fn role_names(&self, mount: &str) -> Result<Vec<String>>;
+    async fn role(&self, mount: &str, name: &str) -> Result<Option<Role>>;
+    async fn put_role(&self, mount: &str, role: &Role) -> Result<()>;
+    async fn delete_role(&self, mount: &str, name: &str) -> Result<bool>;
+    async fn role_names(&self, mount: &str) -> Result<Vec<String>>;
 
-    fn insert_lease(&self, lease: &Lease) -> Result<()>;
-    /// Marks a pending lease as handed out, due for revocation at `expires_at`; false when the
-    /// lease is gone or was taken by a revocation (see `take_pending`). Only the issuer holding
-    /// `owner` can activate it.
-    fn activate_lease(
+    /// Records a lease (pending before the first IAM call, or an STS lease once issued).
+    async fn insert_lease(&self, lease: &Lease) -> Result<()>;
+    /// Marks a pending lease as handed out, due for revocation at `expires_at`, if it is still
+    /// pending and still owned by `owner` (the issuer's token); false when the lease is gone or a
+    /// revocation took it ([`Store::take_pending`]).
+    async fn activate_if_owned(
         &self,
         id: &str,
         owner: Option<&str>,
-        access_key_id: &str,
-        attached: &[(Attachment, String)],
-        expires_at: i64,
+        activation: &Activation<'_>,
     ) -> Result<bool>;
-    fn lease(&self, id: &str) -> Result<Option<Lease>>;
-    fn delete_lease(&self, id: &str) -> Result<()>;
-    /// Takes a pending lease away from its issuer, which then can no longer activate it.
-    fn take_pending(&self, id: &str) -> Result<()>;
-    /// Sets when a lease is next due (gives back a claim that was not worked on).
-    fn set_due(&self, id: &str, due_at: i64) -> Result<()>;
+    async fn lease(&self, id: &str) -> Result<Option<Lease>>;
+    async fn delete_lease(&self, id: &str) -> Result<()>;
+    /// Takes a pending lease away from its issuer for cleanup: from now on
+    /// [`Store::activate_if_owned`] refuses it, whoever asks.
+    async fn take_pending(&self, id: &str) -> Result<()>;
+    /// Gives back a claim that was not worked on: the lease is next due at `due_at`.
+    async fn release_claim(&self, id: &str, due_at: i64) -> Result<()>;
     /// Keeps a lease whose revocation failed, with the error, one more attempt, and when to retry.
-    fn record_failure(&self, id: &str, error: &str, retry_at: i64) -> Result<()>;
+    async fn record_failure(&self, id: &str, error: &str, retry_at: i64) -> Result<()>;
 
     /// Whether any lease is due at `now`: one indexed lookup, so that commands can skip reaping
     /// (and building an AWS client) when there is nothing to do.
-    fn any_due(&self, now: i64) -> Result<bool>;
-    /// Atomically takes up to `limit` due leases, earliest first, and holds them until `hold_until`
-    /// so that a concurrent sweep does not take them too.
-    fn claim_due(&self, now: i64, hold_until: i64, limit: usize) -> Result<Vec<Lease>>;
-    /// The leases whose id starts with `prefix` (a plain string prefix, not a pattern), by id.
-    fn leases_with_prefix(&self, prefix: &str) -> Result<Vec<Lease>>;
-    /// Every pending lease (there are few: issuing is in progress, or its issuer died).
-    fn pending_leases(&self) -> Result<Vec<Lease>>;
-    /// Makes a lease due now (its issuer is known to be gone).
-    fn make_due(&self, id: &str, now: i64) -> Result<()>;
-    /// Moves the expiry of an active lease that has not expired at `now` and is not being
-    /// revoked or retried; false otherwise.
-    fn renew_lease(&self, id: &str, now: i64, expires_at: i64) -> Result<bool>;
-    /// Atomically takes every lease whose id starts with `prefix`, due or not.
-    fn claim_prefix(&self, prefix: &str, hold_until: i64) -> Result<Vec<Lease>>;
-    /// Whether some lease names this IAM user (indexed).
-    fn has_user(&self, iam_user: &str) -> Result<bool>;
+    async fn any_due(&self, now: i64) -> Result<bool>;
     /// How many leases are due (for progress reporting).
-    fn count_due(&self, now: i64) -> Result<u64>;
+    async fn count_due(&self, now: i64) -> Result<u64>;
+    /// Atomically claims up to `limit` due leases, earliest first, holding them until
+    /// `hold_until` so that no concurrent sweep takes them too.
+    async fn claim_due(&self, now: i64, hold_until: i64, limit: usize) -> Result<Vec<Lease>>;
+    /// Atomically claims every lease whose id starts with `prefix` (a plain string prefix),
+    /// due or not, by id.
+    async fn claim_prefix(&self, prefix: &str, hold_until: i64) -> Result<Vec<Lease>>;
+    /// The leases whose id starts with `prefix` (a plain string prefix, not a pattern), by id.
+    async fn leases_with_prefix(&self, prefix: &str) -> Result<Vec<Lease>>;
+    /// Every pending lease (there are few: issuing is in progress, or its issuer died).
+    async fn pending_leases(&self) -> Result<Vec<Lease>>;
+    /// Makes a lease due now (its issuer is known to be gone), unless it is due already.
+    async fn make_due(&self, id: &str, now: i64) -> Result<()>;
+    /// Moves the expiry of an active lease that has not expired at `now` and is neither held nor
+    /// backing off; false otherwise.
+    async fn renew_lease(&self, id: &str, now: i64, expires_at: i64) -> Result<bool>;
+    /// Whether some lease names this IAM user (indexed).
+    async fn has_user(&self, iam_user: &str) -> Result<bool>;
+
+    /// This process's issuer token, taken on first use and held until the store is dropped or
+    /// the process dies, however it dies. `None`: this store cannot tell live issuers from dead
+    /// ones (pending leases then wait for their timeout).
+    async fn issuer_token(&self) -> Result<Option<String>>;
+    /// Whether the process that took `token` is certainly gone. Any doubt answers false.
+    async fn issuer_gone(&self, token: &str) -> bool;
+    /// Forgets what dead issuers left behind that names no lease (best effort).
+    async fn forget_dead_issuers(&self);
 }

@@ -1,50 +1,30 @@
 //! `roles/NAME`: what credentials a role's requests get, with Vault's parameters and checks.
 
-use std::collections::BTreeMap;
+use serde_json::{Map, Value};
 
-use serde_json::{Map, Value, json};
-
-use super::config::{into_map, named_duration};
-use super::routes::{Target, string_param};
-use super::{Engine, Secret};
+use super::routes::Target;
+use super::{Engine, Error, Result};
 use crate::cloud::Connector;
-use crate::error::{Error, Result};
 use crate::model::{CredentialType, Role};
-use crate::store::Store;
+use crate::params::{list, map, named_duration, string as string_param};
 
 /// IAM's limit on the size of a user's inline policies (non-whitespace characters).
 const MAX_INLINE_POLICY: usize = 2048;
 /// The IAM path of the users awscreds creates when a role names none.
 pub const DEFAULT_USER_PATH: &str = "/awscreds/";
 
-impl<S: Store, C: Connector> Engine<S, C> {
-    pub(super) fn read_role(&self, target: &Target, name: &str) -> Result<Secret> {
-        let role = self
-            .store
-            .role(&target.mount, name)?
-            .ok_or_else(|| Error::NotFound(target.path()))?;
-        let data = json!({
-            "credential_type": role.credential_type.as_str(),
-            "policy_document": role.policy_document,
-            // The seed's name for it, kept for its readers.
-            "policy": role.policy_document,
-            "policy_arns": role.policy_arns,
-            "iam_groups": role.iam_groups,
-            "iam_tags": role.iam_tags,
-            "user_path": role.user_path,
-            "permissions_boundary_arn": role.permissions_boundary_arn,
-            "role_arns": role.role_arns,
-            "default_sts_ttl": role.default_sts_ttl,
-            "max_sts_ttl": role.max_sts_ttl,
-            "session_tags": role.session_tags,
-            "external_id": role.external_id,
-            "mfa_serial_number": role.mfa_serial_number,
-        });
-        Ok(Secret::data(into_map(data)))
+impl<C: Connector> Engine<C> {
+    pub(super) async fn read_role(&self, target: &Target, name: &str) -> Result<Role> {
+        self.store
+            .role(&target.mount, name)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                path: target.path(),
+            })
     }
 
     /// Creates the role or changes the parameters given, then checks the whole role.
-    pub(super) fn write_role(
+    pub(super) async fn write_role(
         &self,
         target: &Target,
         name: &str,
@@ -59,10 +39,10 @@ impl<S: Store, C: Connector> Engine<S, C> {
                 ),
             ));
         }
-        let existing = self.store.role(&target.mount, name)?;
+        let existing = self.store.role(&target.mount, name).await?;
         let role = apply(existing, name, data)?;
         validate(&role)?;
-        self.store.put_role(&target.mount, &role)?;
+        self.store.put_role(&target.mount, &role).await?;
         Ok(())
     }
 }
@@ -334,79 +314,6 @@ fn is_arn(arn: &str, service: &str, resource_prefix: &str) -> bool {
 
 fn is_policy_arn(arn: &str) -> bool {
     is_arn(arn, "iam", "policy/")
-}
-
-/// A list parameter: comma-separated, repeated keys, or a JSON array.
-fn list(param: &str, value: &Value) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let items: Vec<&Value> = match value {
-        Value::Array(items) => items.iter().collect(),
-        other => vec![other],
-    };
-    for item in items {
-        match item {
-            Value::String(text) if text.trim_start().starts_with('[') => {
-                let parsed: Vec<String> = serde_json::from_str(text).map_err(|e| {
-                    Error::input(format!(
-                        "cannot parse {param} as a JSON list of strings: {e}"
-                    ))
-                })?;
-                out.extend(parsed);
-            }
-            Value::String(text) => out.extend(
-                text.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string),
-            ),
-            _ => return Err(Error::input(format!("{param} must be a list of strings"))),
-        }
-    }
-    Ok(out)
-}
-
-/// A map parameter: `k=v` pairs (comma-separated or repeated keys), or a JSON object.
-fn map(param: &str, value: &Value) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    let items: Vec<&Value> = match value {
-        Value::Array(items) => items.iter().collect(),
-        other => vec![other],
-    };
-    for item in items {
-        match item {
-            Value::Object(object) => {
-                for (k, v) in object {
-                    let v = v.as_str().ok_or_else(|| {
-                        Error::input(format!("{param}: the value of \"{k}\" must be a string"))
-                    })?;
-                    out.insert(k.clone(), v.to_string());
-                }
-            }
-            Value::String(text) if text.trim_start().starts_with('{') => {
-                let parsed: BTreeMap<String, String> = serde_json::from_str(text).map_err(|e| {
-                    Error::input(format!(
-                        "cannot parse {param} as a JSON object of strings: {e}"
-                    ))
-                })?;
-                out.extend(parsed);
-            }
-            Value::String(text) => {
-                for pair in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    let (k, v) = pair.split_once('=').ok_or_else(|| {
-                        Error::input_hint(
-                            format!("invalid {param} entry \"{pair}\""),
-                            format!(
-                                "write {param} as key=value pairs, e.g. {param}=team=ci,env=dev"
-                            ),
-                        )
-                    })?;
-                    out.insert(k.trim().to_string(), v.trim().to_string());
-                }
-            }
-            _ => return Err(Error::input(format!("{param} must be key=value pairs"))),
-        }
-    }
-    Ok(out)
 }
 
 /// Checks that `text` is an IAM policy document (a JSON object with a `Statement`) that fits a

@@ -1,13 +1,18 @@
 //! How results look: Vault's `Key`/`Value` table, `--format json`, and `--field NAME` for scripts.
-//! Everything here writes data to the given stream (stdout); messages go elsewhere.
+//! The engine's values become a [`Record`] (`records.rs`) or a list, and are written here to the
+//! given stream (stdout); messages go elsewhere. A new output format is one arm of [`Format`].
+
+pub mod help;
+mod records;
+
+pub use records::Record;
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::engine::{Orphan, Secret, SweepReport};
-use crate::error::Error;
+use crate::engine::{Error, Orphan, SweepReport};
 use crate::model::{Lease, LeaseState, Mount};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -40,10 +45,10 @@ struct JsonSecret<'a> {
     data: &'a Map<String, Value>,
 }
 
-/// Prints a secret as a table, as JSON, or one field of it.
-pub fn secret(
+/// Prints a record as a table, as JSON, or one field of it.
+pub fn record(
     out: &mut dyn Write,
-    secret: &Secret,
+    secret: &Record,
     format: Format,
     field: Option<&str>,
     is_tty: bool,
@@ -215,35 +220,6 @@ pub fn leases(out: &mut dyn Write, leases: &[Lease], format: Format) -> Result {
     }
 }
 
-/// `lease lookup`: every field of one lease, as a secret without a lease of its own.
-pub fn lease_detail(lease: &Lease, now: i64) -> Secret {
-    let data = serde_json::json!({
-        "id": lease.id,
-        "mount": lease.mount,
-        "role": lease.role,
-        "credential_type": lease.kind.as_str(),
-        "iam_user": lease.iam_user,
-        "access_key": lease.access_key_id.clone().unwrap_or_default(),
-        "state": lease.state.as_str(),
-        "issue_time": timestamp(lease.issued_at),
-        "expire_time": timestamp(lease.expires_at),
-        "max_expire_time": timestamp(lease.max_expires_at),
-        "ttl": (lease.expires_at - now).max(0),
-        "renewable": lease.state == LeaseState::Active
-            && !lease.kind.is_sts()
-            && lease.expires_at < lease.max_expires_at,
-        "attempts": lease.attempts,
-        "last_error": lease.last_error.clone().unwrap_or_default(),
-    });
-    let Value::Object(data) = data else {
-        unreachable!("an object")
-    };
-    Secret {
-        data,
-        ..Secret::default()
-    }
-}
-
 pub fn orphans(out: &mut dyn Write, orphans: &[Orphan], format: Format) -> Result {
     let status = |o: &Orphan| match &o.deleted {
         None => "no lease".to_string(),
@@ -333,24 +309,23 @@ mod tests {
     use super::*;
     use crate::engine::LeaseInfo;
 
-    fn creds() -> Secret {
+    fn creds() -> Record {
         let mut data = Map::new();
         data.insert("access_key".into(), "AKIA1".into());
         data.insert("secret_key".into(), "s3cret".into());
-        Secret {
+        Record {
             lease: Some(LeaseInfo {
                 id: "aws/creds/deploy/1".into(),
                 duration: 3600,
                 renewable: true,
             }),
             data,
-            warnings: Vec::new(),
         }
     }
 
-    fn render(s: &Secret, format: Format, field: Option<&str>, tty: bool) -> String {
+    fn render(s: &Record, format: Format, field: Option<&str>, tty: bool) -> String {
         let mut out = Vec::new();
-        secret(&mut out, s, format, field, tty).unwrap();
+        record(&mut out, s, format, field, tty).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -389,7 +364,7 @@ mod tests {
             "3600\n"
         );
         let mut out = Vec::new();
-        match secret(&mut out, &creds(), Format::Table, Some("nope"), false) {
+        match record(&mut out, &creds(), Format::Table, Some("nope"), false) {
             Err(OutputError::Field(e)) => {
                 assert_eq!(e.to_string(), "Field \"nope\" not present in secret")
             }

@@ -1,44 +1,38 @@
 //! `config/root`, `config/rotate-root` and `config/lease`: a mount's root credentials, their
 //! rotation, and lease settings.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::routes::{Target, string_param};
+use super::routes::Target;
 use super::template::{self, Template};
-use super::{Engine, Secret};
+use super::{Engine, Error, Result, Warning, Written};
 use crate::cloud::{Attachment, Cloud, CloudError, Connector};
-use crate::duration;
-use crate::error::{Error, Result};
-use crate::model::{LeaseConfig, RootConfig};
-use crate::store::Store;
+use crate::model::{LeaseConfig, RootConfig, RootConfigView};
+use crate::params::{self, duration, named_duration};
 
-impl<S: Store, C: Connector> Engine<S, C> {
+impl<C: Connector> Engine<C> {
     /// Everything but the secret key, which is never shown.
-    pub(super) fn read_root_config(&self, target: &Target) -> Result<Secret> {
-        let Some(config) = self.store.root_config(&target.mount)? else {
-            return Err(Error::NotFound(target.path()));
-        };
-        let data = json!({
-            "access_key": config.access_key,
-            "region": config.region,
-            "iam_endpoint": config.iam_endpoint.unwrap_or_default(),
-            "sts_endpoint": config.sts_endpoint.unwrap_or_default(),
-            "profile": config.profile,
-            "max_retries": config.max_retries.map_or(-1, i64::from),
-            "username_template": config.username_template,
-            "sts_name_template": config.sts_name_template,
-        });
-        Ok(Secret::data(into_map(data)))
+    pub(super) async fn read_root_config(&self, target: &Target) -> Result<RootConfigView> {
+        match self.store.root_config(&target.mount).await? {
+            Some(config) => Ok(RootConfigView::from(&config)),
+            None => Err(Error::NotFound {
+                path: target.path(),
+            }),
+        }
     }
 
     /// Changes the parameters given (an empty value unsets one) and checks the result.
-    pub(super) fn write_root_config(
+    pub(super) async fn write_root_config(
         &self,
         target: &Target,
         data: &Map<String, Value>,
     ) -> Result<()> {
-        let mut config = self.store.root_config(&target.mount)?.unwrap_or_default();
-        let given = |name| string_param(data, name);
+        let mut config = self
+            .store
+            .root_config(&target.mount)
+            .await?
+            .unwrap_or_default();
+        let given = |name| params::string(data, name);
         // A new access key never keeps the old secret; an access key never goes without one, and
         // a secret never without an access key.
         let access_key = given("access_key")?;
@@ -52,11 +46,7 @@ impl<S: Store, C: Connector> Engine<S, C> {
                         param: "secret_key",
                         path: target.path(),
                         secret: true,
-                        hint: format!(
-                            "awscreds write {} access_key=... secret_key=... (or secret_key=- \
-                             to read it from standard input)",
-                            target.path()
-                        ),
+                        with: vec!["access_key", "secret_key"],
                     });
                 }
                 (true, false) => {
@@ -113,17 +103,16 @@ impl<S: Store, C: Connector> Engine<S, C> {
             }
             config.sts_name_template = text;
         }
-        self.store.set_root_config(&target.mount, &config)?;
-        // A client built before this write must not be used after it.
-        self.clouds.borrow_mut().remove(&target.mount);
+        self.store.set_root_config(&target.mount, &config).await?;
+        self.forget_cloud(&target.mount);
         Ok(())
     }
 
     /// `write MOUNT/config/rotate-root`: a new access key for the root IAM user, stored, then
     /// the old one deleted with the old credentials. Returns the new access key id.
-    pub(super) async fn rotate_root(&self, target: &Target) -> Result<Secret> {
+    pub(super) async fn rotate_root(&self, target: &Target) -> Result<Written> {
         let mount = target.mount.as_str();
-        let old = self.root_config(mount)?;
+        let old = self.root_config(mount).await?;
         if !old.has_keys() {
             return Err(Error::input_hint(
                 format!("{mount}/config/root has no access key to rotate"),
@@ -159,14 +148,14 @@ impl<S: Store, C: Connector> Engine<S, C> {
             secret_key: new.secret_access_key.clone(),
             ..old.clone()
         };
-        if let Err(e) = self.store.set_root_config(mount, &config) {
+        if let Err(e) = self.store.set_root_config(mount, &config).await {
             // Not stored: the new key must not outlive this command.
             let _ = cloud
                 .remove(&user, Attachment::AccessKey, &new.access_key_id)
                 .await;
             return Err(e.into());
         }
-        self.clouds.borrow_mut().remove(mount);
+        self.forget_cloud(mount);
         // With the old credentials: the new key may not work everywhere yet (eventual
         // consistency).
         let mut warnings = Vec::new();
@@ -174,42 +163,29 @@ impl<S: Store, C: Connector> Engine<S, C> {
             .remove(&user, Attachment::AccessKey, &old.access_key)
             .await
         {
-            warnings.push(format!(
-                "the new key is stored, but the old key {} could not be deleted: {e}; delete it \
-                 yourself",
-                old.access_key
-            ));
+            warnings.push(Warning::OldRootKeyKept {
+                access_key: old.access_key.clone(),
+                error: e.to_string(),
+            });
         }
-        let mut data = Map::new();
-        data.insert("access_key".into(), Value::String(new.access_key_id));
-        Ok(Secret {
-            lease: None,
-            data,
+        Ok(Written::Rotated {
+            access_key: new.access_key_id,
             warnings,
         })
     }
 
-    pub(super) fn lease_config(&self, mount: &str) -> Result<LeaseConfig> {
-        Ok(self.store.lease_config(mount)?.unwrap_or_default())
+    pub(super) async fn lease_config(&self, mount: &str) -> Result<LeaseConfig> {
+        Ok(self.store.lease_config(mount).await?.unwrap_or_default())
     }
 
-    pub(super) fn read_lease_config(&self, target: &Target) -> Result<Secret> {
-        let config = self.lease_config(&target.mount)?;
-        let data = json!({
-            "lease": duration::format(config.lease),
-            "lease_max": duration::format(config.lease_max),
-        });
-        Ok(Secret::data(into_map(data)))
-    }
-
-    pub(super) fn write_lease_config(
+    pub(super) async fn write_lease_config(
         &self,
         target: &Target,
         data: &Map<String, Value>,
     ) -> Result<()> {
         let get = |name| -> Result<u64> {
-            let text = string_param(data, name)?.unwrap_or_default();
-            named_duration(name, &text)
+            let text = params::string(data, name)?.unwrap_or_default();
+            Ok(named_duration(name, &text)?)
         };
         let config = LeaseConfig {
             lease: get("lease")?,
@@ -231,26 +207,8 @@ impl<S: Store, C: Connector> Engine<S, C> {
                 "lease must be at most lease_max",
             ));
         }
-        self.store.set_lease_config(&target.mount, &config)?;
+        self.store.set_lease_config(&target.mount, &config).await?;
         Ok(())
-    }
-}
-
-/// Parses a duration parameter, naming it in the error.
-pub(super) fn named_duration(name: &str, text: &str) -> Result<u64> {
-    duration::parse(text).map_err(|e| match e {
-        Error::Input { message, hint } => Error::Input {
-            message: format!("{name}: {message}"),
-            hint,
-        },
-        other => other,
-    })
-}
-
-pub(super) fn into_map(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => unreachable!("built from a json! object"),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Durations as users write them (`90s`, `30m`, `1h`, `1h30m`, plain seconds) and as Vault prints them.
 
-use crate::error::Error;
+use super::ParamError as Error;
 
 /// The longest duration accepted: 100 years, far below where seconds would overflow the signed
 /// timestamps they are added to.

@@ -1,15 +1,7 @@
-//! `awscreds help PATH`: Vault's path help, from the route tables. It needs no mount to exist.
+//! `awscreds help PATH`: Vault's path help, rendered from the route table. It needs no mount to
+//! exist.
 
-use super::routes::{self, RouteSpec};
-
-const BACKEND: &str = "The AWS backend dynamically generates AWS access keys for a set of IAM \
-policies. The AWS access keys have a configurable lease set and are automatically revoked at the \
-end of the lease: the next awscreds invocation, or \"awscreds sweep\" run from cron, deletes the \
-IAM user behind them.
-
-After mounting this backend, credentials to manage IAM must be configured with the \
-\"config/root\" path, and roles must be written using the \"roles/\" endpoints before any access \
-keys can be generated.";
+use crate::engine::routes::{self, RouteSpec};
 
 const WIDTH: usize = 76;
 
@@ -17,31 +9,18 @@ const WIDTH: usize = 76;
 pub fn path_help(path: &str) -> Option<String> {
     let path = path.trim_matches('/');
     let segments: Vec<&str> = path.split('/').collect();
-    let head = segments
-        .iter()
-        .rposition(|s| routes::ROUTE_HEADS.contains(s));
-    let Some(head) = head else {
+    let Some(head) = segments.iter().rposition(|s| routes::is_route_head(s)) else {
         // A bare mount name (`aws`); a longer path without a route in it matches nothing.
         return (segments.len() == 1).then(backend_help);
     };
     let rest = segments[head..].join("/");
-    let spec = match segments[head..] {
-        ["creds", ..] => &routes::CREDS,
-        ["sts", ..] => &routes::STS,
-        ["config", "rotate-root"] => &routes::CONFIG_ROTATE_ROOT,
-        ["roles"] | ["roles", ""] => &routes::ROLE_LIST,
-        ["roles", _] => &routes::ROLE,
-        ["config", "root"] => &routes::CONFIG_ROOT,
-        ["config", "lease"] => &routes::CONFIG_LEASE,
-        _ => return None,
-    };
-    Some(route_help(&rest, spec))
+    routes::help_route(&rest).map(|spec| route_help(&rest, spec))
 }
 
 fn backend_help() -> String {
     let mut out = format!(
         "## DESCRIPTION\n\n{}\n\n## PATHS\n\n{}\n\n",
-        wrap_paragraphs(BACKEND),
+        wrap_paragraphs(routes::BACKEND_DESCRIPTION),
         wrap(
             "The following paths are supported by this backend. To view help for any of the \
              paths below, use the help command with any route matching the path pattern.",

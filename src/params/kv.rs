@@ -6,7 +6,7 @@ use std::io::Read;
 
 use serde_json::{Map, Value};
 
-use crate::error::Error;
+use super::ParamError as Error;
 
 /// Parses `args` into parameters. `stdin` is read at most once.
 pub fn parse(args: &[String], stdin: &mut dyn Read) -> Result<Map<String, Value>, Error> {

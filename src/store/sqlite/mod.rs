@@ -1,5 +1,8 @@
 //! The SQLite store: one file, WAL journal so that a cron sweep and interactive runs overlap, a busy
 //! timeout instead of "database is locked", and numbered migrations embedded in the binary.
+//! Issuer liveness is a directory of lock files beside the database (`owner.rs`).
+
+mod owner;
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -8,10 +11,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{Result, Store, StoreError};
-use crate::model::{
-    Attachment, CredentialType, Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig,
-};
+use std::cell::RefCell;
+
+use owner::{OwnerGuard, OwnerLocks};
+
+use super::{Activation, Result, Store, StoreError};
+use crate::model::{CredentialType, Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig};
 
 /// Applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -23,17 +28,31 @@ const MIGRATIONS: &[&str] = &[
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// What `take_pending` writes as a pending lease's owner: no issuer's token is ever this, so the
+/// issuer can no longer activate it.
+const TAKEN: &str = "revoking";
+
 pub struct SqliteStore {
     conn: Connection,
+    /// Where issuing processes hold their liveness locks; `None` (in memory): no locks.
+    owners: Option<OwnerLocks>,
+    /// This process's own lock, taken on its first issue and held until it exits.
+    owner: RefCell<Option<OwnerGuard>>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`. A new directory is made 0700 and a new
     /// file 0600 before SQLite writes anything to it: the file holds root credentials.
     pub fn open(path: &Path) -> Result<Self> {
-        let fail = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
-            path: path.display().to_string(),
-            source,
+        let fail = |reason: String| StoreError::Open {
+            location: path.display().to_string(),
+            reason,
         };
         if let Some(dir) = path
             .parent()
@@ -43,19 +62,23 @@ impl SqliteStore {
                 .recursive(true)
                 .mode(0o700)
                 .create(dir)
-                .map_err(|e| fail(e.into()))?;
+                .map_err(|e| fail(e.to_string()))?;
         }
         OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
             .open(path)
-            .map_err(|e| fail(e.into()))?;
-        let conn = Connection::open(path).map_err(|e| fail(e.into()))?;
-        Self::setup(conn).map_err(|e| match e {
-            StoreError::Sqlite(e) => fail(e.into()),
+            .map_err(|e| fail(e.to_string()))?;
+        let conn = Connection::open(path).map_err(|e| fail(e.to_string()))?;
+        let mut store = Self::setup(conn).map_err(|e| match e {
+            StoreError::Backend(reason) => fail(reason),
             other => other,
-        })
+        })?;
+        let mut locks = path.to_path_buf().into_os_string();
+        locks.push("-locks");
+        store.owners = Some(OwnerLocks::new(locks));
+        Ok(store)
     }
 
     /// An in-memory database, for tests.
@@ -87,7 +110,11 @@ impl SqliteStore {
                 ),
             });
         }
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore {
+            conn,
+            owners: None,
+            owner: RefCell::new(None),
+        })
     }
 
     fn json_column<T: serde::de::DeserializeOwned>(
@@ -175,8 +202,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serializes")
 }
 
+#[async_trait::async_trait(?Send)]
 impl Store for SqliteStore {
-    fn db_id(&self) -> Result<String> {
+    async fn db_id(&self) -> Result<String> {
         Ok(self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'db_id'", [], |r| {
@@ -184,7 +212,7 @@ impl Store for SqliteStore {
             })?)
     }
 
-    fn create_mount(&self, mount: &Mount) -> Result<()> {
+    async fn create_mount(&self, mount: &Mount) -> Result<()> {
         let inserted = self.conn.execute(
             "INSERT INTO mounts (path, kind, created_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (path) DO NOTHING",
@@ -198,7 +226,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn mounts(&self) -> Result<Vec<Mount>> {
+    async fn mounts(&self) -> Result<Vec<Mount>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT path, kind, created_at FROM mounts ORDER BY path")?;
@@ -212,7 +240,7 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn delete_mount(&self, path: &str) -> Result<bool> {
+    async fn delete_mount(&self, path: &str) -> Result<bool> {
         match self
             .conn
             .execute("DELETE FROM mounts WHERE path = ?1", [path])
@@ -227,7 +255,7 @@ impl Store for SqliteStore {
         }
     }
 
-    fn root_config(&self, mount: &str) -> Result<Option<RootConfig>> {
+    async fn root_config(&self, mount: &str) -> Result<Option<RootConfig>> {
         self.json_column(
             "SELECT root_config FROM mounts WHERE path = ?1",
             &[&mount],
@@ -235,11 +263,11 @@ impl Store for SqliteStore {
         )
     }
 
-    fn set_root_config(&self, mount: &str, config: &RootConfig) -> Result<()> {
+    async fn set_root_config(&self, mount: &str, config: &RootConfig) -> Result<()> {
         self.set_mount_column(mount, "root_config", to_json(config))
     }
 
-    fn lease_config(&self, mount: &str) -> Result<Option<LeaseConfig>> {
+    async fn lease_config(&self, mount: &str) -> Result<Option<LeaseConfig>> {
         self.json_column(
             "SELECT lease_config FROM mounts WHERE path = ?1",
             &[&mount],
@@ -247,11 +275,11 @@ impl Store for SqliteStore {
         )
     }
 
-    fn set_lease_config(&self, mount: &str, config: &LeaseConfig) -> Result<()> {
+    async fn set_lease_config(&self, mount: &str, config: &LeaseConfig) -> Result<()> {
         self.set_mount_column(mount, "lease_config", to_json(config))
     }
 
-    fn role(&self, mount: &str, name: &str) -> Result<Option<Role>> {
+    async fn role(&self, mount: &str, name: &str) -> Result<Option<Role>> {
         self.json_column(
             "SELECT definition FROM roles WHERE mount = ?1 AND name = ?2",
             &[&mount, &name],
@@ -259,7 +287,7 @@ impl Store for SqliteStore {
         )
     }
 
-    fn put_role(&self, mount: &str, role: &Role) -> Result<()> {
+    async fn put_role(&self, mount: &str, role: &Role) -> Result<()> {
         self.conn.execute(
             "INSERT INTO roles (mount, name, definition) VALUES (?1, ?2, ?3) \
              ON CONFLICT (mount, name) DO UPDATE SET definition = excluded.definition",
@@ -268,14 +296,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn delete_role(&self, mount: &str, name: &str) -> Result<bool> {
+    async fn delete_role(&self, mount: &str, name: &str) -> Result<bool> {
         Ok(self.conn.execute(
             "DELETE FROM roles WHERE mount = ?1 AND name = ?2",
             [mount, name],
         )? > 0)
     }
 
-    fn role_names(&self, mount: &str) -> Result<Vec<String>> {
+    async fn role_names(&self, mount: &str) -> Result<Vec<String>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT name FROM roles WHERE mount = ?1 ORDER BY name")?;
@@ -283,7 +311,7 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn insert_lease(&self, l: &Lease) -> Result<()> {
+    async fn insert_lease(&self, l: &Lease) -> Result<()> {
         self.conn.execute(
             &format!(
                 "INSERT INTO leases ({LEASE_COLUMNS}) \
@@ -310,24 +338,28 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn activate_lease(
+    async fn activate_if_owned(
         &self,
         id: &str,
         owner: Option<&str>,
-        access_key_id: &str,
-        attached: &[(Attachment, String)],
-        expires_at: i64,
+        a: &Activation<'_>,
     ) -> Result<bool> {
         let changed = self.conn.execute(
             "UPDATE leases SET state = 'active', access_key_id = ?2, expires_at = ?3, \
              due_at = ?3, owner = NULL, attached = ?4 \
              WHERE id = ?1 AND state = 'pending' AND owner IS ?5",
-            params![id, access_key_id, expires_at, to_json(&attached), owner],
+            params![
+                id,
+                a.access_key_id,
+                a.expires_at,
+                to_json(&a.attached),
+                owner
+            ],
         )?;
         Ok(changed == 1)
     }
 
-    fn lease(&self, id: &str) -> Result<Option<Lease>> {
+    async fn lease(&self, id: &str) -> Result<Option<Lease>> {
         Ok(self
             .conn
             .query_row(
@@ -338,21 +370,21 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn delete_lease(&self, id: &str) -> Result<()> {
+    async fn delete_lease(&self, id: &str) -> Result<()> {
         self.conn
             .execute("DELETE FROM leases WHERE id = ?1", [id])?;
         Ok(())
     }
 
-    fn take_pending(&self, id: &str) -> Result<()> {
+    async fn take_pending(&self, id: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE leases SET owner = 'revoking' WHERE id = ?1 AND state = 'pending'",
-            [id],
+            "UPDATE leases SET owner = ?2 WHERE id = ?1 AND state = 'pending'",
+            [id, TAKEN],
         )?;
         Ok(())
     }
 
-    fn set_due(&self, id: &str, due_at: i64) -> Result<()> {
+    async fn release_claim(&self, id: &str, due_at: i64) -> Result<()> {
         self.conn.execute(
             "UPDATE leases SET due_at = ?2 WHERE id = ?1",
             params![id, due_at],
@@ -360,7 +392,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn record_failure(&self, id: &str, error: &str, retry_at: i64) -> Result<()> {
+    async fn record_failure(&self, id: &str, error: &str, retry_at: i64) -> Result<()> {
         self.conn.execute(
             "UPDATE leases SET attempts = attempts + 1, last_error = ?2, due_at = ?3 \
              WHERE id = ?1",
@@ -369,14 +401,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn any_due(&self, now: i64) -> Result<bool> {
+    async fn any_due(&self, now: i64) -> Result<bool> {
         Ok(self
             .conn
             .prepare_cached("SELECT 1 FROM leases WHERE due_at <= ?1 LIMIT 1")?
             .exists([now])?)
     }
 
-    fn claim_due(&self, now: i64, hold_until: i64, limit: usize) -> Result<Vec<Lease>> {
+    async fn claim_due(&self, now: i64, hold_until: i64, limit: usize) -> Result<Vec<Lease>> {
         // One statement, so the take is atomic under SQLite's write lock.
         let mut stmt = self.conn.prepare_cached(&format!(
             "UPDATE leases SET due_at = ?2 WHERE id IN \
@@ -389,7 +421,7 @@ impl Store for SqliteStore {
         Ok(leases)
     }
 
-    fn leases_with_prefix(&self, prefix: &str) -> Result<Vec<Lease>> {
+    async fn leases_with_prefix(&self, prefix: &str) -> Result<Vec<Lease>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {LEASE_COLUMNS} FROM leases WHERE id >= ?1 AND id < ?2 ORDER BY id"
         ))?;
@@ -397,7 +429,7 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn pending_leases(&self) -> Result<Vec<Lease>> {
+    async fn pending_leases(&self) -> Result<Vec<Lease>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {LEASE_COLUMNS} FROM leases WHERE state = 'pending'"
         ))?;
@@ -405,7 +437,7 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn make_due(&self, id: &str, now: i64) -> Result<()> {
+    async fn make_due(&self, id: &str, now: i64) -> Result<()> {
         self.conn.execute(
             "UPDATE leases SET due_at = ?2 WHERE id = ?1 AND due_at > ?2",
             params![id, now],
@@ -413,8 +445,8 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn renew_lease(&self, id: &str, now: i64, expires_at: i64) -> Result<bool> {
-        // due_at = expires_at: no sweep holds it and no failed revocation waits on it.
+    async fn renew_lease(&self, id: &str, now: i64, expires_at: i64) -> Result<bool> {
+        // due_at = expires_at: neither held by a sweep nor backing off after a failure.
         Ok(self.conn.execute(
             "UPDATE leases SET expires_at = ?3, due_at = ?3 WHERE id = ?1 AND state = 'active' \
              AND expires_at > ?2 AND due_at = expires_at",
@@ -422,7 +454,7 @@ impl Store for SqliteStore {
         )? > 0)
     }
 
-    fn claim_prefix(&self, prefix: &str, hold_until: i64) -> Result<Vec<Lease>> {
+    async fn claim_prefix(&self, prefix: &str, hold_until: i64) -> Result<Vec<Lease>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "UPDATE leases SET due_at = ?3 WHERE id >= ?1 AND id < ?2 RETURNING {LEASE_COLUMNS}"
         ))?;
@@ -435,19 +467,46 @@ impl Store for SqliteStore {
         Ok(leases)
     }
 
-    fn has_user(&self, iam_user: &str) -> Result<bool> {
+    async fn has_user(&self, iam_user: &str) -> Result<bool> {
         Ok(self
             .conn
             .prepare_cached("SELECT 1 FROM leases WHERE iam_user = ?1")?
             .exists([iam_user])?)
     }
 
-    fn count_due(&self, now: i64) -> Result<u64> {
+    async fn count_due(&self, now: i64) -> Result<u64> {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM leases WHERE due_at <= ?1",
             [now],
             |r| r.get::<_, i64>(0),
         )? as u64)
+    }
+
+    async fn issuer_token(&self) -> Result<Option<String>> {
+        let Some(locks) = &self.owners else {
+            return Ok(None);
+        };
+        let mut owner = self.owner.borrow_mut();
+        if owner.is_none() {
+            let guard = locks.acquire().map_err(|e| {
+                StoreError::Backend(format!(
+                    "cannot take a lock in {}: {e}",
+                    locks.dir().display()
+                ))
+            })?;
+            *owner = Some(guard);
+        }
+        Ok(owner.as_ref().map(|g| g.token().to_string()))
+    }
+
+    async fn issuer_gone(&self, token: &str) -> bool {
+        self.owners.as_ref().is_some_and(|l| l.is_gone(token))
+    }
+
+    async fn forget_dead_issuers(&self) {
+        if let Some(locks) = &self.owners {
+            locks.remove_stale();
+        }
     }
 }
 
@@ -475,7 +534,15 @@ mod tests {
         }
     }
 
-    fn store_with_mount() -> SqliteStore {
+    fn act(expires_at: i64) -> Activation<'static> {
+        Activation {
+            access_key_id: "AK",
+            attached: &[],
+            expires_at,
+        }
+    }
+
+    async fn store_with_mount() -> SqliteStore {
         let store = SqliteStore::in_memory().unwrap();
         store
             .create_mount(&Mount {
@@ -483,87 +550,93 @@ mod tests {
                 kind: "aws".into(),
                 created_at: 1,
             })
+            .await
             .unwrap();
         store
     }
 
-    #[test]
-    fn a_claimed_lease_is_not_claimed_twice() {
-        let store = store_with_mount();
-        store.insert_lease(&lease("a", 10)).unwrap();
-        store.insert_lease(&lease("b", 20)).unwrap();
-        store.insert_lease(&lease("c", 99)).unwrap();
-        assert!(store.any_due(20).unwrap());
-        let first = store.claim_due(20, 50, 10).unwrap();
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_claimed_lease_is_not_claimed_twice() {
+        let store = store_with_mount().await;
+        store.insert_lease(&lease("a", 10)).await.unwrap();
+        store.insert_lease(&lease("b", 20)).await.unwrap();
+        store.insert_lease(&lease("c", 99)).await.unwrap();
+        assert!(store.any_due(20).await.unwrap());
+        let first = store.claim_due(20, 50, 10).await.unwrap();
         assert_eq!(
             first.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
-        assert!(store.claim_due(20, 50, 10).unwrap().is_empty());
-        assert!(!store.any_due(20).unwrap());
+        assert!(store.claim_due(20, 50, 10).await.unwrap().is_empty());
+        assert!(!store.any_due(20).await.unwrap());
         // After the hold runs out, a lease nobody finished is due again.
-        assert_eq!(store.claim_due(50, 80, 1).unwrap().len(), 1);
+        assert_eq!(store.claim_due(50, 80, 1).await.unwrap().len(), 1);
     }
 
-    #[test]
-    fn a_mount_with_leases_cannot_be_deleted() {
-        let store = store_with_mount();
-        store.insert_lease(&lease("a", 10)).unwrap();
-        assert!(store.delete_mount("aws").is_err());
-        store.delete_lease("a").unwrap();
-        assert!(store.delete_mount("aws").unwrap());
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_mount_with_leases_cannot_be_deleted() {
+        let store = store_with_mount().await;
+        store.insert_lease(&lease("a", 10)).await.unwrap();
+        assert!(store.delete_mount("aws").await.is_err());
+        store.delete_lease("a").await.unwrap();
+        assert!(store.delete_mount("aws").await.unwrap());
     }
 
-    #[test]
-    fn a_pending_lease_taken_by_a_revocation_cannot_be_activated() {
-        let store = store_with_mount();
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_pending_lease_taken_by_a_revocation_cannot_be_activated() {
+        let store = store_with_mount().await;
         let mut pending = lease("a", 10);
         pending.owner = Some("token".into());
-        store.insert_lease(&pending).unwrap();
+        store.insert_lease(&pending).await.unwrap();
         assert!(
             !store
-                .activate_lease("a", Some("other"), "AK", &[], 99)
+                .activate_if_owned("a", Some("other"), &act(99))
+                .await
                 .unwrap()
         );
-        store.take_pending("a").unwrap();
+        store.take_pending("a").await.unwrap();
         assert!(
             !store
-                .activate_lease("a", Some("token"), "AK", &[], 99)
+                .activate_if_owned("a", Some("token"), &act(99))
+                .await
                 .unwrap()
         );
-        store.insert_lease(&lease("b", 10)).unwrap();
-        assert!(store.activate_lease("b", None, "AK", &[], 99).unwrap());
+        store.insert_lease(&lease("b", 10)).await.unwrap();
+        assert!(store.activate_if_owned("b", None, &act(99)).await.unwrap());
     }
 
-    #[test]
-    fn only_a_live_active_lease_is_renewed() {
-        let store = store_with_mount();
-        store.insert_lease(&lease("a", 10)).unwrap();
-        store.activate_lease("a", None, "AK", &[], 100).unwrap();
-        assert!(store.renew_lease("a", 50, 200).unwrap());
-        assert!(!store.renew_lease("a", 300, 400).unwrap(), "expired");
-        store.record_failure("a", "boom", 500).unwrap();
-        assert!(!store.renew_lease("a", 50, 600).unwrap(), "being retried");
+    #[tokio::test(flavor = "current_thread")]
+    async fn only_a_live_active_lease_is_renewed() {
+        let store = store_with_mount().await;
+        store.insert_lease(&lease("a", 10)).await.unwrap();
+        store.activate_if_owned("a", None, &act(100)).await.unwrap();
+        assert!(store.renew_lease("a", 50, 200).await.unwrap());
+        assert!(!store.renew_lease("a", 300, 400).await.unwrap(), "expired");
+        store.record_failure("a", "boom", 500).await.unwrap();
+        assert!(
+            !store.renew_lease("a", 50, 600).await.unwrap(),
+            "being retried"
+        );
     }
 
-    #[test]
-    fn failures_are_kept_with_their_error() {
-        let store = store_with_mount();
-        store.insert_lease(&lease("a", 10)).unwrap();
-        store.record_failure("a", "boom", 70).unwrap();
-        let got = store.lease("a").unwrap().unwrap();
+    #[tokio::test(flavor = "current_thread")]
+    async fn failures_are_kept_with_their_error() {
+        let store = store_with_mount().await;
+        store.insert_lease(&lease("a", 10)).await.unwrap();
+        store.record_failure("a", "boom", 70).await.unwrap();
+        let got = store.lease("a").await.unwrap().unwrap();
         assert_eq!(
             (got.attempts, got.last_error.as_deref(), got.due_at),
             (1, Some("boom"), 70)
         );
     }
 
-    #[test]
-    fn migrations_run_once() {
+    #[tokio::test(flavor = "current_thread")]
+    async fn migrations_run_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/x.db");
-        let id = SqliteStore::open(&path).unwrap().db_id().unwrap();
-        assert_eq!(SqliteStore::open(&path).unwrap().db_id().unwrap(), id);
+        let id = SqliteStore::open(&path).unwrap().db_id().await.unwrap();
+        assert_eq!(SqliteStore::open(&path).unwrap().db_id().await.unwrap(), id);
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
