@@ -12,6 +12,7 @@ mod error;
 mod issue;
 mod leases;
 mod mounts;
+mod policy;
 mod revoke;
 mod roles;
 mod root;

@@ -2,14 +2,13 @@
 
 use serde_json::{Map, Value};
 
+use super::policy::check_policy;
 use super::routes::Target;
 use super::{Engine, Error, Result};
 use crate::cloud::Connector;
 use crate::model::{CredentialType, Role};
 use crate::params::{list, map, named_duration, string as string_param};
 
-/// IAM's limit on the size of a user's inline policies (non-whitespace characters).
-const MAX_INLINE_POLICY: usize = 2048;
 /// The IAM path of the users awscreds creates when a role names none.
 pub const DEFAULT_USER_PATH: &str = "/awscreds/";
 
@@ -316,61 +315,6 @@ fn is_policy_arn(arn: &str) -> bool {
     is_arn(arn, "iam", "policy/")
 }
 
-/// Checks that `text` is an IAM policy document (a JSON object with a `Statement`) that fits a
-/// user's inline policy, and returns it compacted with its key order kept.
-pub fn check_policy(text: &str) -> Result<String> {
-    let hint =
-        "a policy is a JSON object such as {\"Version\": \"2012-10-17\", \"Statement\": [...]}";
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| Error::input_hint(format!("cannot parse policy document: {e}"), hint))?;
-    let Value::Object(object) = value else {
-        return Err(Error::input_hint(
-            "policy document is not a JSON object",
-            hint,
-        ));
-    };
-    if !object.contains_key("Statement") {
-        return Err(Error::input_hint(
-            "policy document has no \"Statement\"",
-            hint,
-        ));
-    }
-    let compact = compact_json(text);
-    if compact.len() > MAX_INLINE_POLICY {
-        return Err(Error::input_hint(
-            format!(
-                "policy document is {} characters; IAM allows {MAX_INLINE_POLICY} for a user's inline policies",
-                compact.len()
-            ),
-            "shorten the policy (fewer statements, wildcards)",
-        ));
-    }
-    Ok(compact)
-}
-
-/// Removes insignificant whitespace from valid JSON, keeping everything else as written.
-fn compact_json(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in text.chars() {
-        if in_string {
-            out.push(c);
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !c.is_whitespace() {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,31 +337,6 @@ mod tests {
     }
 
     const P: &str = r#"{"Statement":[]}"#;
-
-    #[test]
-    fn policies_are_checked_and_compacted_in_order() {
-        let got = check_policy(
-            "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": {\"Effect\": \"Allow\", \"Action\": \"iam:*\", \"Resource\": \"a b\\\" c\"}\n}\n",
-        )
-        .unwrap();
-        assert_eq!(
-            got,
-            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"a b\" c"}}"#
-        );
-    }
-
-    #[test]
-    fn bad_policies_are_refused() {
-        let msg = |t: &str| check_policy(t).unwrap_err().to_string();
-        assert!(msg("{").starts_with("cannot parse policy document"));
-        assert_eq!(msg("[1]"), "policy document is not a JSON object");
-        assert_eq!(
-            msg("{\"Version\": \"x\"}"),
-            "policy document has no \"Statement\""
-        );
-        let big = format!("{{\"Statement\": \"{}\"}}", "x".repeat(3000));
-        assert!(msg(&big).contains("IAM allows 2048"));
-    }
 
     #[test]
     fn the_seeds_policy_makes_an_iam_user_role() {

@@ -3,6 +3,7 @@
 //! names and looks only at the IAM users of those roles.
 
 mod proxy;
+mod state;
 mod support;
 
 mod cli;

@@ -2,96 +2,29 @@
 //! Endpoints come from `config/root` first, then the standard `AWS_ENDPOINT_URL_IAM` /
 //! `AWS_ENDPOINT_URL` variables and profile settings, which the SDK reads itself.
 
-use std::time::Duration;
+mod connect;
+mod errors;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_credential_types::Credentials;
 use aws_sdk_iam::Client;
-use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::Tag;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::{
-    AccessKey, Attachment, Cloud, CloudError, Connector, MAX_ATTEMPTS, NewUser, Result,
-    StsCredentials, StsRequest,
+    AccessKey, Attachment, Cloud, CloudError, NewUser, Result, StsCredentials, StsRequest,
 };
-use crate::env::EnvVars;
-use crate::model::{CredentialType, RootConfig};
+use crate::model::CredentialType;
+use errors::classify;
 
 /// Connects to AWS with the SDK.
 #[derive(Debug, Default, Clone)]
 pub struct AwsConnector;
 
+/// The SDK's IAM and STS clients for one mount.
 pub struct AwsCloud {
     iam: Client,
     sts: aws_sdk_sts::Client,
     /// Where IAM and STS calls go, for messages.
     iam_at: String,
     sts_at: String,
-}
-
-impl Connector for AwsConnector {
-    type Cloud = AwsCloud;
-
-    async fn connect(&self, config: &RootConfig) -> Result<AwsCloud> {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(20))
-            .operation_timeout(Duration::from_secs(60))
-            .build();
-        let attempts = config
-            .max_retries
-            .map_or(MAX_ATTEMPTS, |n| n.saturating_add(1));
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .region(aws_config::Region::new(region(config)))
-            .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard().with_max_attempts(attempts));
-        if config.has_keys() {
-            loader = loader.credentials_provider(Credentials::new(
-                config.access_key.clone(),
-                config.secret_key.clone(),
-                None,
-                None,
-                "awscreds-config-root",
-            ));
-        }
-        // Otherwise the SDK's default chain: environment, shared files and profiles (incl. SSO
-        // and credential_process), web identity, container and instance roles.
-        if !config.profile.is_empty() {
-            loader = loader.profile_name(&config.profile);
-        }
-        let shared = loader.load().await;
-        let mut iam = aws_sdk_iam::config::Builder::from(&shared);
-        if let Some(endpoint) = config.iam_endpoint.as_deref().filter(|e| !e.is_empty()) {
-            iam = iam.endpoint_url(endpoint);
-        }
-        let mut sts = aws_sdk_sts::config::Builder::from(&shared);
-        if let Some(endpoint) = config.sts_endpoint.as_deref().filter(|e| !e.is_empty()) {
-            sts = sts.endpoint_url(endpoint);
-        }
-        let region = region(config);
-        Ok(AwsCloud {
-            iam: Client::from_conf(iam.build()),
-            sts: aws_sdk_sts::Client::from_conf(sts.build()),
-            iam_at: endpoint_for(
-                config.iam_endpoint.as_deref(),
-                EnvVars::AWS_ENDPOINT_URL_IAM,
-                "https://iam.amazonaws.com".into(),
-            ),
-            sts_at: endpoint_for(
-                config.sts_endpoint.as_deref(),
-                EnvVars::AWS_ENDPOINT_URL_STS,
-                format!("https://sts.{region}.amazonaws.com"),
-            ),
-        })
-    }
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986); a document that is already JSON is
@@ -124,151 +57,6 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The region for API calls: config/root's, else AWS_REGION, else AWS_DEFAULT_REGION, else
-/// us-east-1. Read here rather than by the SDK's chain, which would ask the instance metadata
-/// service and wait for its timeout on machines that have none.
-fn region(config: &RootConfig) -> String {
-    region_from(config, |name| std::env::var(name).ok())
-}
-
-fn region_from(config: &RootConfig, env: impl Fn(&str) -> Option<String>) -> String {
-    [
-        Some(config.region.clone()),
-        env(EnvVars::AWS_REGION),
-        env(EnvVars::AWS_DEFAULT_REGION),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|r| !r.is_empty())
-    .unwrap_or_else(|| "us-east-1".to_string())
-}
-
-/// Sorts an SDK error into the few cases the engine treats differently. The message carries AWS's
-/// own text, never a credential; `endpoint` is where the call went, for "cannot reach".
-fn classify<E>(
-    err: SdkError<E, aws_smithy_runtime_api::http::Response>,
-    endpoint: &str,
-) -> CloudError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match &err {
-        SdkError::ServiceError(service) => {
-            let inner = service.err();
-            let status = service.raw().status();
-            let (code, message) = match inner.code() {
-                Some(code) => (
-                    Some(code.to_string()),
-                    inner.message().unwrap_or_default().to_string(),
-                ),
-                // A body the SDK could not parse (the emulator nests AccessDenied as
-                // <Errors><Error>): its code and message are still there to read.
-                None => {
-                    let body = service.raw().body().bytes().unwrap_or_default();
-                    let body = String::from_utf8_lossy(body);
-                    let message = inner
-                        .message()
-                        .map(str::to_string)
-                        .or_else(|| xml_text(&body, "Message"))
-                        .unwrap_or_default();
-                    (xml_text(&body, "Code"), message)
-                }
-            };
-            match code.as_deref() {
-                Some("NoSuchEntity") => CloudError::NoSuchEntity(message),
-                Some("EntityAlreadyExists") => CloudError::AlreadyExists(message),
-                Some("DeleteConflict") => CloudError::DeleteConflict(message),
-                Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
-                    CloudError::Throttled(message)
-                }
-                Some(code) if status.is_server_error() => {
-                    CloudError::ServerError(format!("{code}: {message}"))
-                }
-                Some(code) => CloudError::Refused {
-                    code: code.to_string(),
-                    message,
-                },
-                None if status.is_server_error() => {
-                    CloudError::ServerError(format!("HTTP {}", status.as_u16()))
-                }
-                None => CloudError::Refused {
-                    code: format!("HTTP {}", status.as_u16()),
-                    message: if message.is_empty() {
-                        "AWS returned an error without a code".into()
-                    } else {
-                        message
-                    },
-                },
-            }
-        }
-        SdkError::TimeoutError(_) => CloudError::Unreachable {
-            endpoint: endpoint.to_string(),
-            reason: "no answer in time".into(),
-        },
-        SdkError::DispatchFailure(failure) => CloudError::Unreachable {
-            endpoint: endpoint.to_string(),
-            reason: if failure.is_timeout() {
-                "no answer in time".into()
-            } else {
-                unreachable_reason(&err)
-            },
-        },
-        _ => CloudError::Other(DisplayErrorContext(&err).to_string()),
-    }
-}
-
-/// Why a connection failed, in words: the innermost I/O error ("connection refused"), else the
-/// innermost cause's own text.
-fn unreachable_reason(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut innermost = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            return match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
-                std::io::ErrorKind::ConnectionReset => "connection reset".into(),
-                std::io::ErrorKind::TimedOut => "connection timed out".into(),
-                _ => strip_os_error(&io.to_string()),
-            };
-        }
-        innermost = cause.to_string();
-        source = cause.source();
-    }
-    strip_os_error(&innermost)
-}
-
-/// "Connection refused (os error 111)" -> "Connection refused".
-fn strip_os_error(text: &str) -> String {
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text.to_string(),
-    }
-}
-
-/// The text of the first `<tag>...</tag>` in an XML error body.
-fn xml_text(body: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}>");
-    let start = body.find(&open)? + open.len();
-    let end = body[start..].find(&format!("</{tag}>"))? + start;
-    let text = body[start..end].trim();
-    (!text.is_empty()).then(|| text.to_string())
-}
-
-/// Where calls to a service go, for messages: the mount's endpoint, else the standard variables,
-/// else AWS's own endpoint.
-fn endpoint_for(configured: Option<&str>, service_var: &str, default: String) -> String {
-    configured
-        .filter(|e| !e.is_empty())
-        .map(str::to_string)
-        .or_else(|| std::env::var(service_var).ok().filter(|e| !e.is_empty()))
-        .or_else(|| {
-            std::env::var(EnvVars::AWS_ENDPOINT_URL)
-                .ok()
-                .filter(|e| !e.is_empty())
-        })
-        .unwrap_or(default)
 }
 
 impl Cloud for AwsCloud {
@@ -659,29 +447,5 @@ mod tests {
     fn policy_documents_are_url_decoded() {
         assert_eq!(percent_decode("%7B%22a%22%3A1%7D"), r#"{"a":1}"#);
         assert_eq!(percent_decode(r#"{"a": "b%20c"}"#), r#"{"a": "b%20c"}"#);
-    }
-
-    #[test]
-    fn the_region_falls_back_to_the_environment_then_us_east_1() {
-        let env = |vars: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                vars.iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
-        let mut config = RootConfig::default();
-        assert_eq!(region_from(&config, env(&[])), "us-east-1");
-        let both = &[
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_DEFAULT_REGION", "eu-north-1"),
-        ];
-        assert_eq!(region_from(&config, env(both)), "eu-west-1");
-        assert_eq!(
-            region_from(&config, env(&[("AWS_DEFAULT_REGION", "eu-north-1")])),
-            "eu-north-1"
-        );
-        config.region = "ap-south-1".into();
-        assert_eq!(region_from(&config, env(both)), "ap-south-1");
     }
 }

@@ -1,0 +1,127 @@
+//! Connecting: one SDK configuration per mount, from its `config/root` (keys or the standard
+//! credential chain, profile, region, endpoints, retries) and the standard AWS environment. No
+//! network I/O happens here.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::Credentials;
+use aws_sdk_iam::Client;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+
+use super::errors::endpoint_for;
+use super::{AwsCloud, AwsConnector};
+use crate::cloud::{Connector, MAX_ATTEMPTS, Result};
+use crate::env::EnvVars;
+use crate::model::RootConfig;
+
+impl Connector for AwsConnector {
+    type Cloud = AwsCloud;
+
+    async fn connect(&self, config: &RootConfig) -> Result<AwsCloud> {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(20))
+            .operation_timeout(Duration::from_secs(60))
+            .build();
+        let attempts = config
+            .max_retries
+            .map_or(MAX_ATTEMPTS, |n| n.saturating_add(1));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
+            .region(aws_config::Region::new(region(config)))
+            .timeout_config(timeouts)
+            .retry_config(RetryConfig::standard().with_max_attempts(attempts));
+        if config.has_keys() {
+            loader = loader.credentials_provider(Credentials::new(
+                config.access_key.clone(),
+                config.secret_key.clone(),
+                None,
+                None,
+                "awscreds-config-root",
+            ));
+        }
+        // Otherwise the SDK's default chain: environment, shared files and profiles (incl. SSO
+        // and credential_process), web identity, container and instance roles.
+        if !config.profile.is_empty() {
+            loader = loader.profile_name(&config.profile);
+        }
+        let shared = loader.load().await;
+        let mut iam = aws_sdk_iam::config::Builder::from(&shared);
+        if let Some(endpoint) = config.iam_endpoint.as_deref().filter(|e| !e.is_empty()) {
+            iam = iam.endpoint_url(endpoint);
+        }
+        let mut sts = aws_sdk_sts::config::Builder::from(&shared);
+        if let Some(endpoint) = config.sts_endpoint.as_deref().filter(|e| !e.is_empty()) {
+            sts = sts.endpoint_url(endpoint);
+        }
+        let region = region(config);
+        Ok(AwsCloud {
+            iam: Client::from_conf(iam.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            iam_at: endpoint_for(
+                config.iam_endpoint.as_deref(),
+                EnvVars::AWS_ENDPOINT_URL_IAM,
+                "https://iam.amazonaws.com".into(),
+            ),
+            sts_at: endpoint_for(
+                config.sts_endpoint.as_deref(),
+                EnvVars::AWS_ENDPOINT_URL_STS,
+                format!("https://sts.{region}.amazonaws.com"),
+            ),
+        })
+    }
+}
+
+/// The region for API calls: config/root's, else AWS_REGION, else AWS_DEFAULT_REGION, else
+/// us-east-1. Read here rather than by the SDK's chain, which would ask the instance metadata
+/// service and wait for its timeout on machines that have none.
+fn region(config: &RootConfig) -> String {
+    region_from(config, |name| std::env::var(name).ok())
+}
+
+fn region_from(config: &RootConfig, env: impl Fn(&str) -> Option<String>) -> String {
+    [
+        Some(config.region.clone()),
+        env(EnvVars::AWS_REGION),
+        env(EnvVars::AWS_DEFAULT_REGION),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|r| !r.is_empty())
+    .unwrap_or_else(|| "us-east-1".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_region_falls_back_to_the_environment_then_us_east_1() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let mut config = RootConfig::default();
+        assert_eq!(region_from(&config, env(&[])), "us-east-1");
+        let both = &[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "eu-north-1"),
+        ];
+        assert_eq!(region_from(&config, env(both)), "eu-west-1");
+        assert_eq!(
+            region_from(&config, env(&[("AWS_DEFAULT_REGION", "eu-north-1")])),
+            "eu-north-1"
+        );
+        config.region = "ap-south-1".into();
+        assert_eq!(region_from(&config, env(both)), "ap-south-1");
+    }
+}
