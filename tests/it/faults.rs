@@ -32,12 +32,12 @@ fn spawn(env: &Env, args: &[&str]) -> Child {
 
 fn finish(child: Child) -> Run {
     let out = child.wait_with_output().unwrap();
-    Run {
-        cmd: String::new(),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    Run::new(
+        String::new(),
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 #[test]
@@ -164,7 +164,7 @@ fn killed_during(action: &str, role: &str) {
     let mut child = spawn(&env, &["read", &format!("aws/creds/{role}")]);
     proxy.wait_seen(action, 1);
     child.kill().unwrap(); // SIGKILL
-    let killed = finish(child);
+    let killed = finish(child).killed();
     assert!(
         killed.stdout.is_empty(),
         "no credentials were handed out: {killed:?}"
@@ -209,7 +209,7 @@ fn kill_9_before_create_user_reached_iam_waits_then_is_forced() {
     let mut child = spawn(&env, &["read", "aws/creds/flt_kill_none"]);
     proxy.wait_seen("CreateUser", 1);
     child.kill().unwrap();
-    finish(child);
+    finish(child).killed();
 
     env.run(["sweep"])
         .ok()

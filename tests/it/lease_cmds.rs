@@ -213,8 +213,10 @@ fn list_as_json_has_each_leases_fields() {
 #[test]
 fn list_without_leases_says_so_on_stderr() {
     let env = Env::configured();
-    let run = env.run(["lease", "list"]).ok().stdout_is("");
-    assert_eq!(run.stderr, "No leases\n", "{run:#?}");
+    env.run(["lease", "list"])
+        .ok()
+        .stdout_is("")
+        .stderr_is("No leases\n");
 
     let run = env.run(["lease", "list", "--format", "json"]).ok();
     assert_eq!(run.json(), serde_json::json!([]), "{run:#?}");
@@ -222,8 +224,11 @@ fn list_without_leases_says_so_on_stderr() {
 
     // A database with nothing in it at all, not even a mount.
     let fresh = Env::new();
-    let run = fresh.run(["lease", "list"]).ok().stdout_is("");
-    assert_eq!(run.stderr, "No leases\n", "{run:#?}");
+    fresh
+        .run(["lease", "list"])
+        .ok()
+        .stdout_is("")
+        .stderr_is("No leases\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,7 +413,10 @@ fn renew_past_lease_max_is_capped_with_a_warning_then_refused() {
     assert_eq!(t.max_expires, t.issued + 3600);
 
     let before = now();
-    let run = env.run(["lease", "renew", &id, "--increment", "2h"]).ok();
+    let run = env
+        .run(["lease", "renew", &id, "--increment", "2h"])
+        .ok()
+        .warns("capped");
     let after = now();
     let warning: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(warning.len(), 1, "one warning line: {run:#?}");
@@ -648,7 +656,7 @@ fn revoke_needs_an_id_or_a_prefix_and_a_sane_parallelism() {
             "65",
         ],
     ] {
-        let run = env.run(&args).fails(1);
+        let run = env.run(&args).fails(1).stderr_any();
         assert!(run.stdout.is_empty(), "{run:#?}");
         assert!(run.stderr.starts_with("error: "), "{run:#?}");
     }
@@ -670,7 +678,8 @@ fn revoke_force_forgets_the_lease_and_names_the_iam_user_left_behind() {
         .ok()
         .stdout_is(&format!(
             "Success! Forgot lease (nothing done at AWS): {id}\n"
-        ));
+        ))
+        .warns("NOT deleted");
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{run:#?}");
     assert!(lines[0].starts_with("warning: "), "{run:#?}");
@@ -716,7 +725,8 @@ fn revoke_force_by_prefix_names_every_user_left_behind() {
         .stdout_is(
             "Success! Forgot any leases with prefix (nothing done at AWS): \
              aws/creds/lc_force_pfx/ (2 leases)\n",
-        );
+        )
+        .warns("NOT deleted");
     assert!(run.stderr.starts_with("warning: "), "{run:#?}");
     assert!(run.stderr.contains("NOT deleted"), "{run:#?}");
     for user in &users {
@@ -764,7 +774,7 @@ fn revoke_that_aws_refuses_keeps_the_lease_with_its_error() {
     let user = lease_row(&env, &id).iam_user;
     proxy.fault("DeleteUser", Fault::Error(403, "AccessDenied"), None);
 
-    let run = env.run(["lease", "revoke", &id]).fails(2);
+    let run = env.run(["lease", "revoke", &id]).fails(2).stderr_any();
     assert!(run.stdout.is_empty(), "{run:#?}");
     assert!(
         run.stderr
@@ -809,7 +819,10 @@ fn revoke_by_prefix_that_aws_refuses_exits_2_and_keeps_the_leases() {
     env.issue("aws/creds/lc_rp_denied");
     proxy.fault("DeleteUser", Fault::Error(403, "AccessDenied"), None);
 
-    let run = env.run(["lease", "revoke", "--prefix", "aws/creds/lc_rp_denied"]);
+    // Its stderr, warnings and an error, is checked below.
+    let run = env
+        .run(["lease", "revoke", "--prefix", "aws/creds/lc_rp_denied"])
+        .stderr_any();
     // Whatever the exit, the leases are kept with their errors and the users are still there.
     let leases = env.leases();
     assert_eq!(leases.len(), 2, "{run:#?}");

@@ -16,4 +16,5 @@ mod mounts;
 mod paths;
 mod quickstart;
 mod rootconfig;
+mod snapshots;
 mod tidy;

@@ -28,6 +28,7 @@ fn mount_paths(env: &Env) -> Vec<String> {
 /// An error's shape: nothing on stdout, an `error:` line and at most one `hint:` line.
 #[track_caller]
 fn error_lines(run: &Run) -> (String, Option<String>) {
+    run.checks_stderr();
     assert!(
         run.stdout.is_empty(),
         "nothing on stdout after an error: {run:#?}"
@@ -496,7 +497,9 @@ fn unmount_that_cannot_revoke_removes_nothing_until_fixed() {
     assert_eq!(leases.len(), 1);
     assert_eq!(leases[0].id, aws_lease);
     assert_eq!(iam.users_of_role("mnt_fail_aws"), aws_users);
-    env.run(["read", "prod/roles/mnt_fail_prod"]).fails(1);
+    env.run(["read", "prod/roles/mnt_fail_prod"])
+        .fails(1)
+        .one_line_error("no mount for path \"prod/roles/mnt_fail_prod\"");
 }
 
 /// The error of a failed unmount carries its cause twice: `Error::Cloud` prints "{action}:

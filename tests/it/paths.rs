@@ -184,7 +184,8 @@ fn creds_field_prints_one_value_for_scripts() {
     let key = env
         .run(["read", "-field=access_key", "aws/creds/pth_field"])
         .ok()
-        .stdout;
+        .stdout
+        .clone();
     assert!(key.starts_with("AKIA") && !key.ends_with('\n'), "{key:?}");
     let users = Iam::new().users_of_role("pth_field");
     assert_eq!(users.len(), 1);

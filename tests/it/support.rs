@@ -1,10 +1,13 @@
 //! The test harness: an `Env` per test (temp dir, database, the emulator's endpoint), a `Run` with
-//! assertions on exit status and output, and `Iam`, which reads IAM state back through the SDK.
+//! assertions on exit status and output (exit 0 and an empty stderr unless the test says
+//! otherwise), and `Iam`, which reads IAM state back through the SDK.
 
 #![allow(dead_code)]
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::panic::Location;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -59,17 +62,20 @@ impl Env {
     }
 
     /// Mount `aws` and point its root configuration at the emulator.
+    #[track_caller]
     pub fn configured() -> Env {
         Env::at(&endpoint(), &[])
     }
 
     /// A configured mount `aws` with `roles` written (the seed's policy).
+    #[track_caller]
     pub fn with_roles(roles: &[&str]) -> Env {
         Env::at(&endpoint(), roles)
     }
 
     /// A mount `aws` whose IAM and STS calls go to `endpoint` (a proxy, say), with `roles`
     /// written (the seed's policy).
+    #[track_caller]
     pub fn at(endpoint: &str, roles: &[&str]) -> Env {
         let env = Env::new();
         env.configure_at("aws", endpoint);
@@ -79,10 +85,12 @@ impl Env {
         env
     }
 
+    #[track_caller]
     pub fn configure(&self, mount: &str) {
         self.configure_at(mount, &endpoint());
     }
 
+    #[track_caller]
     fn configure_at(&self, mount: &str, endpoint: &str) {
         if mount == "aws" {
             self.run(["mount", "aws"]).ok();
@@ -103,6 +111,7 @@ impl Env {
 
     /// Points the mount `aws` at another IAM endpoint (an unreachable one, say); the rest of
     /// its configuration stays, since writes to config/root merge.
+    #[track_caller]
     pub fn point_iam_at(&self, endpoint: &str) {
         self.run([
             "write",
@@ -113,6 +122,7 @@ impl Env {
     }
 
     /// Writes a role with the seed's policy.
+    #[track_caller]
     pub fn role(&self, path: &str) {
         let policy = self.file("policy.json", SEED_POLICY);
         self.run(["write", path, &format!("policy=@{policy}")]).ok();
@@ -151,6 +161,7 @@ impl Env {
         cmd
     }
 
+    #[track_caller]
     pub fn run<I, S>(&self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
@@ -159,6 +170,7 @@ impl Env {
         self.run_with_stdin(args, "")
     }
 
+    #[track_caller]
     pub fn run_with_stdin<I, S>(&self, args: I, stdin: &str) -> Run
     where
         I: IntoIterator<Item = S>,
@@ -179,15 +191,16 @@ impl Env {
             .write_all(stdin.as_bytes())
             .unwrap();
         let out = child.wait_with_output().unwrap();
-        Run {
-            cmd: shown,
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        Run::new(
+            shown,
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
     }
 
     /// Issues credentials and returns (lease_id, access_key).
+    #[track_caller]
     pub fn issue(&self, path: &str) -> (String, String) {
         let run = self.run(["read", path, "-format=json"]).ok();
         let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -263,24 +276,125 @@ pub struct LeaseRow {
     pub last_error: Option<String>,
 }
 
-#[derive(Debug)]
+/// One run of the binary. Checks by default: a `Run` that is dropped without the test saying
+/// otherwise asserts that awscreds exited 0 and printed nothing on stderr. `.fails(n)` or
+/// `.killed()` state another exit status; `.stderr_has`, `.stderr_is`,
+/// `.one_line_error`, `.warns`, `.stderr_any()` or `.checks_stderr()` say what stderr may hold.
+/// Nothing is checked on drop while the test is already panicking.
 pub struct Run {
     pub cmd: String,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// Where the test ran the command, for the checks made on drop (which have no caller).
+    at: &'static Location<'static>,
+    status_expected: bool,
+    /// A cell, so that a helper taking `&Run` can say it checks stderr itself.
+    stderr_expected: Cell<bool>,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run")
+            .field("at", &format_args!("{}", self.at))
+            .field("cmd", &self.cmd)
+            .field("code", &self.code)
+            .field("stdout", &self.stdout)
+            .field("stderr", &self.stderr)
+            .finish()
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        // The test has failed already: a second panic would only hide its message.
+        if std::thread::panicking() {
+            return;
+        }
+        if !self.status_expected {
+            assert_eq!(
+                self.code, 0,
+                "expected success (say .fails(N) if the test expects a failure): {self:#?}"
+            );
+        }
+        if !self.stderr_expected.get() {
+            assert!(
+                self.stderr.is_empty(),
+                "expected nothing on stderr (say .stderr_has(..), .warns(..) or .stderr_any() \
+                 if the test expects something there): {self:#?}"
+            );
+        }
+    }
 }
 
 impl Run {
+    /// The outcome of a command the test ran itself (`Env::command`); checked on drop like any.
     #[track_caller]
-    pub fn ok(self) -> Run {
+    pub fn new(cmd: String, code: i32, stdout: String, stderr: String) -> Run {
+        Run {
+            cmd,
+            code,
+            stdout,
+            stderr,
+            at: Location::caller(),
+            status_expected: false,
+            stderr_expected: Cell::new(false),
+        }
+    }
+
+    #[track_caller]
+    pub fn ok(mut self) -> Run {
+        self.status_expected = true;
         assert_eq!(self.code, 0, "expected success: {self:#?}");
         self
     }
 
     #[track_caller]
-    pub fn fails(self, code: i32) -> Run {
+    pub fn fails(mut self, code: i32) -> Run {
+        self.status_expected = true;
         assert_eq!(self.code, code, "expected exit {code}: {self:#?}");
+        self
+    }
+
+    /// Killed by a signal (the test killed it), so no exit status at all.
+    #[track_caller]
+    pub fn killed(mut self) -> Run {
+        self.status_expected = true;
+        assert_eq!(self.code, -1, "expected death by a signal: {self:#?}");
+        self
+    }
+
+    /// Stderr may hold anything, as far as the check on drop goes: the test reads `stderr`
+    /// itself.
+    pub fn stderr_any(self) -> Run {
+        self.checks_stderr();
+        self
+    }
+
+    /// The same as `stderr_any`, for a helper that takes `&Run` and checks `stderr` itself.
+    pub fn checks_stderr(&self) {
+        self.stderr_expected.set(true);
+    }
+
+    #[track_caller]
+    pub fn stderr_is(self, want: &str) -> Run {
+        self.stderr_expected.set(true);
+        assert_eq!(self.stderr, want, "{self:#?}");
+        self
+    }
+
+    /// Stderr holds only `warning:` lines, one of which contains `want`.
+    #[track_caller]
+    pub fn warns(self, want: &str) -> Run {
+        self.stderr_expected.set(true);
+        assert!(
+            self.stderr.lines().all(|l| l.starts_with("warning: ")),
+            "expected only warnings on stderr: {self:#?}"
+        );
+        assert!(
+            self.stderr.lines().any(|l| l.contains(want)),
+            "no warning has {want:?}: {self:#?}"
+        );
         self
     }
 
@@ -301,6 +415,7 @@ impl Run {
 
     #[track_caller]
     pub fn stderr_has(self, want: &str) -> Run {
+        self.stderr_expected.set(true);
         assert!(
             self.stderr.contains(want),
             "stderr lacks {want:?}: {self:#?}"
@@ -311,6 +426,7 @@ impl Run {
     /// An error is one `error:` line, optionally followed by one `hint:` line.
     #[track_caller]
     pub fn one_line_error(self, message: &str) -> Run {
+        self.stderr_expected.set(true);
         let lines: Vec<&str> = self.stderr.lines().collect();
         assert!(
             !lines.is_empty() && lines.len() <= 2,
@@ -570,6 +686,66 @@ fn url_decode(text: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap()
+}
+
+// --- the checks a `Run` makes when dropped ---
+
+fn run_of(code: i32, stderr: &str) -> Run {
+    Run::new(
+        "awscreds (made up)".into(),
+        code,
+        String::new(),
+        stderr.into(),
+    )
+}
+
+#[test]
+#[should_panic(expected = "expected success")]
+fn a_dropped_run_checks_its_exit_status() {
+    drop(run_of(1, ""));
+}
+
+#[test]
+#[should_panic(expected = "expected nothing on stderr")]
+fn a_dropped_run_checks_that_stderr_is_empty() {
+    drop(run_of(0, "warning: something\n"));
+}
+
+#[test]
+#[should_panic(expected = "expected nothing on stderr")]
+fn a_failure_alone_does_not_allow_stderr() {
+    drop(run_of(2, "error: x\n").fails(2));
+}
+
+#[test]
+fn what_the_test_states_replaces_the_checks_on_drop() {
+    drop(run_of(0, ""));
+    drop(
+        run_of(1, "error: x\nhint: y\n")
+            .fails(1)
+            .one_line_error("x"),
+    );
+    drop(run_of(2, "error: x\n").fails(2).stderr_has("x"));
+    drop(run_of(0, "No leases\n").stderr_is("No leases\n"));
+    drop(run_of(0, "warning: a\nwarning: b\n").warns("b"));
+    drop(run_of(0, "anything\n").stderr_any());
+    let run = run_of(0, "hint: z\n");
+    run.checks_stderr();
+    drop(run);
+    drop(run_of(-1, "").killed());
+}
+
+#[test]
+#[should_panic(expected = "expected only warnings on stderr")]
+fn warns_refuses_an_error_among_the_warnings() {
+    drop(run_of(0, "warning: a\nerror: b\n").warns("a"));
+}
+
+#[test]
+#[should_panic(expected = "the test's own message")]
+fn a_test_that_fails_already_gets_no_second_panic_from_drop() {
+    let _run = run_of(1, "error: unexpected\n");
+    panic!("the test's own message");
 }
 
 // --- the signature-checking emulator, and STS ---

@@ -124,7 +124,10 @@ fn tidy_lists_a_user_whose_lease_was_lost_and_delete_removes_it() {
     assert_eq!(iam.users_of_role("td_lost").len(), 2);
 
     // Listing: the orphan alone, a hint, and nothing deleted.
-    let run = env.run(["tidy"]).ok();
+    let run = env
+        .run(["tidy"])
+        .ok()
+        .stderr_is("hint: awscreds tidy --delete deletes them\n");
     assert_eq!(
         tidy_rows(&run),
         [vec![
@@ -134,10 +137,12 @@ fn tidy_lists_a_user_whose_lease_was_lost_and_delete_removes_it() {
         ]],
         "{run:#?}"
     );
-    assert_eq!(run.stderr, "hint: awscreds tidy --delete deletes them\n");
     assert!(iam.user(&lost_user).is_some(), "listing deletes nothing");
 
-    let run = env.run(["tidy", "-format=json"]).ok();
+    let run = env
+        .run(["tidy", "-format=json"])
+        .ok()
+        .stderr_is("hint: awscreds tidy --delete deletes them\n");
     assert_eq!(
         run.json(),
         serde_json::json!([{"mount": "aws", "iam_user": lost_user, "status": "no lease"}]),
@@ -217,7 +222,10 @@ fn a_user_of_another_database_is_never_listed_nor_deleted() {
     let (mine, _) = ours.issue("aws/creds/td_mine");
     let my_user = lose_lease(&ours, &mine);
 
-    let run = ours.run(["tidy"]).ok();
+    let run = ours
+        .run(["tidy"])
+        .ok()
+        .stderr_is("hint: awscreds tidy --delete deletes them\n");
     assert_eq!(
         tidy_rows(&run),
         [vec![
@@ -322,7 +330,10 @@ fn a_mount_without_root_configuration_is_skipped_with_a_warning() {
     let (id, _) = env.issue("aws/creds/td_skip");
     let lost = lose_lease(&env, &id);
 
-    let run = env.run(["tidy", "--delete"]).ok();
+    let run = env
+        .run(["tidy", "--delete"])
+        .ok()
+        .warns("bare/config/root is not configured; skipped");
     assert!(
         run.stderr
             .contains("warning: bare/config/root is not configured; skipped"),
@@ -344,7 +355,7 @@ fn tidy_that_cannot_list_users_fails_with_exit_2() {
     let lost = lose_lease(&env, &id);
     proxy.fault("ListUsers", Fault::Error(403, "AccessDenied"), None);
 
-    let run = env.run(["tidy", "--delete"]).fails(2);
+    let run = env.run(["tidy", "--delete"]).fails(2).stderr_any();
     assert!(run.stdout.is_empty(), "{run:#?}");
     let first = run.stderr.lines().next().unwrap_or_default();
     assert!(
