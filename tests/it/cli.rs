@@ -207,12 +207,8 @@ fn a_missing_secret_key_is_prompted_for_on_a_terminal() {
     );
     let table = env.run(["read", "aws/config/root"]).ok().table();
     assert_eq!(table["access_key"], "AKIAPROMPT");
-    let stored: String = rusqlite::Connection::open(&env.db)
-        .unwrap()
-        .query_row("SELECT root_config FROM mounts", [], |r| r.get(0))
-        .unwrap();
-    assert!(
-        stored.contains("\"secret_key\":\"typed-secret\""),
-        "{stored}"
+    assert_eq!(
+        env.state().root_secret_key("aws").as_deref(),
+        Some("typed-secret")
     );
 }

@@ -401,10 +401,13 @@ fn expired_sts_leases_are_swept_without_calling_aws() {
         &format!("sts_endpoint={}", dead_endpoint()),
     ])
     .ok();
-    rusqlite::Connection::open(&env.db)
-        .unwrap()
-        .execute("UPDATE leases SET expires_at = 0, due_at = 0", [])
-        .unwrap();
+    let state = env.state();
+    for lease in state.leases() {
+        state.change_lease(&lease.id, |l| {
+            l.expires_at = 0;
+            l.due_at = 0;
+        });
+    }
     env.run(["sweep"])
         .ok()
         .stdout_is("Swept expired leases: 1 revoked, 0 failed\n");

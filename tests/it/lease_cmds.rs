@@ -17,20 +17,13 @@ struct Times {
 }
 
 fn times(env: &Env, id: &str) -> Times {
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    conn.query_row(
-        "SELECT issued_at, expires_at, max_expires_at, due_at FROM leases WHERE id = ?1",
-        [id],
-        |r| {
-            Ok(Times {
-                issued: r.get(0)?,
-                expires: r.get(1)?,
-                max_expires: r.get(2)?,
-                due: r.get(3)?,
-            })
-        },
-    )
-    .unwrap()
+    let lease = env.state().lease(id).expect("the lease exists");
+    Times {
+        issued: lease.issued_at,
+        expires: lease.expires_at,
+        max_expires: lease.max_expires_at,
+        due: lease.due_at,
+    }
 }
 
 fn now() -> i64 {
@@ -473,14 +466,12 @@ fn renew_that_would_overshoot_by_default_is_capped_too() {
     let (id, _) = env.issue("aws/creds/lc_renew_default_cap");
     let t = times(&env, &id);
     // Bring the issue time back by half an hour, as if the lease had run that long.
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    conn.execute(
-        "UPDATE leases SET issued_at = issued_at - 1800, expires_at = expires_at - 1800, \
-         max_expires_at = max_expires_at - 1800, due_at = due_at - 1800 WHERE id = ?1",
-        [&id],
-    )
-    .unwrap();
-    drop(conn);
+    env.state().change_lease(&id, |l| {
+        l.issued_at -= 1800;
+        l.expires_at -= 1800;
+        l.max_expires_at -= 1800;
+        l.due_at -= 1800;
+    });
     let max = t.max_expires - 1800;
 
     env.run(["lease", "renew", &id])

@@ -164,11 +164,7 @@ fn lose_lease(env: &Env, id: &str) -> String {
         .find(|l| l.id == id)
         .unwrap()
         .iam_user;
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    let deleted = conn
-        .execute("DELETE FROM leases WHERE id = ?1", [id])
-        .unwrap();
-    assert_eq!(deleted, 1);
+    env.state().delete_lease(id);
     user
 }
 

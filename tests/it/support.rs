@@ -13,6 +13,8 @@ use std::process::{Command, Stdio};
 
 use aws_sdk_iam::Client;
 
+pub use crate::state::State;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_awscreds");
 pub const SEED_ACCESS_KEY: &str = "AKIAJWVN5Z4FOFT7NLNA";
 pub const SEED_SECRET_KEY: &str = "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";
@@ -210,59 +212,35 @@ impl Env {
         )
     }
 
-    fn sqlite(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(&self.db).unwrap()
+    /// awscreds' state, seen through its own store (never SQL). Panics if nothing was stored.
+    pub fn state(&self) -> State {
+        State::open(&self.db.display().to_string()).expect("the database exists")
     }
 
     /// The leases in the database, by id.
     pub fn leases(&self) -> Vec<LeaseRow> {
-        let conn = self.sqlite();
-        let mut stmt = conn
-            .prepare(
-                "SELECT id, iam_user, state, access_key_id, attempts, last_error FROM leases \
-                 ORDER BY id",
-            )
-            .unwrap();
-        stmt.query_map([], |r| {
-            Ok(LeaseRow {
-                id: r.get(0)?,
-                iam_user: r.get(1)?,
-                state: r.get(2)?,
-                access_key_id: r.get(3)?,
-                attempts: r.get(4)?,
-                last_error: r.get(5)?,
+        let Some(state) = State::open(&self.db.display().to_string()) else {
+            return Vec::new();
+        };
+        state
+            .leases()
+            .into_iter()
+            .map(|l| LeaseRow {
+                id: l.id,
+                iam_user: l.iam_user,
+                state: l.state.as_str().to_string(),
+                access_key_id: l.access_key_id,
+                attempts: l.attempts,
+                last_error: l.last_error,
             })
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+            .collect()
     }
 
-    /// Every row of every table, to check that a failed command changed nothing.
+    /// Everything stored, to check that a failed command changed nothing.
     pub fn dump(&self) -> String {
-        if !self.db.exists() {
-            return String::new();
-        }
-        let conn = self.sqlite();
-        let mut out = String::new();
-        for table in ["mounts", "roles", "leases"] {
-            let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
-            let columns = stmt.column_count();
-            let rows = stmt
-                .query_map([], |r| {
-                    let mut row = Vec::new();
-                    for i in 0..columns {
-                        let v: rusqlite::types::Value = r.get(i)?;
-                        row.push(format!("{v:?}"));
-                    }
-                    Ok(row.join("|"))
-                })
-                .unwrap();
-            for row in rows {
-                out.push_str(&format!("{table}: {}\n", row.unwrap()));
-            }
-        }
-        out
+        State::open(&self.db.display().to_string())
+            .map(|s| s.dump())
+            .unwrap_or_default()
     }
 }
 

@@ -7,11 +7,7 @@ use crate::support::*;
 
 /// This database's id, as the tag `awscreds:db` carries it.
 fn db_id(env: &Env) -> String {
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    conn.query_row("SELECT value FROM meta WHERE key = 'db_id'", [], |r| {
-        r.get(0)
-    })
-    .unwrap()
+    env.state().db_id()
 }
 
 /// Deletes a lease row behind awscreds' back, as a database restored from an old backup would
@@ -23,12 +19,7 @@ fn lose_lease(env: &Env, id: &str) -> String {
         .find(|l| l.id == id)
         .unwrap()
         .iam_user;
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    assert_eq!(
-        conn.execute("DELETE FROM leases WHERE id = ?1", [id])
-            .unwrap(),
-        1
-    );
+    env.state().delete_lease(id);
     user
 }
 
