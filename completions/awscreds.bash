@@ -37,6 +37,9 @@ _awscreds() {
             awscreds,read)
                 cmd="awscreds__subcmd__read"
                 ;;
+            awscreds,seal)
+                cmd="awscreds__subcmd__seal"
+                ;;
             awscreds,sweep)
                 cmd="awscreds__subcmd__sweep"
                 ;;
@@ -61,6 +64,18 @@ _awscreds() {
             awscreds__subcmd__lease,revoke)
                 cmd="awscreds__subcmd__lease__subcmd__revoke"
                 ;;
+            awscreds__subcmd__seal,file)
+                cmd="awscreds__subcmd__seal__subcmd__file"
+                ;;
+            awscreds__subcmd__seal,kms)
+                cmd="awscreds__subcmd__seal__subcmd__kms"
+                ;;
+            awscreds__subcmd__seal,rotate)
+                cmd="awscreds__subcmd__seal__subcmd__rotate"
+                ;;
+            awscreds__subcmd__seal,status)
+                cmd="awscreds__subcmd__seal__subcmd__status"
+                ;;
             *)
                 ;;
         esac
@@ -68,7 +83,7 @@ _awscreds() {
 
     case "${cmd}" in
         awscreds)
-            opts="-h -V --db --help --version mount mounts unmount read write delete list sweep lease tidy help"
+            opts="-h -V --db --help --version mount mounts unmount read write delete list sweep lease tidy seal help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -322,6 +337,100 @@ _awscreds() {
                     ;;
                 --field)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__seal)
+            opts="-h --db --help status rotate kms file"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__seal__subcmd__file)
+            opts="-h --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__seal__subcmd__kms)
+            opts="-h --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__seal__subcmd__rotate)
+            opts="-h --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__seal__subcmd__status)
+            opts="-h --format --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 --db)

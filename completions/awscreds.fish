@@ -37,6 +37,7 @@ complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "list" -d 'List th
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "sweep" -d 'Revoke every expired lease, e.g. from cron'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "lease" -d 'List, inspect, renew and revoke leases'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "tidy" -d 'Find IAM users this database created that no lease knows, and with --delete remove them'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "seal" -d 'Show or change how the database\'s secrets are sealed'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "help" -d 'Show help for a command, or Vault-style help for a path (`awscreds help aws/creds`)'
 complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -l path -d 'Where to mount it [default: the type, "aws"]' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
@@ -98,5 +99,21 @@ json\t''"
 complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l delete -d 'Delete the users found (their keys, policies and everything attached)'
 complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -f -a "status" -d 'How the data key is wrapped, by which key, and how many secrets are sealed (no secret)'
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -f -a "rotate" -d 'Make a new data key and re-encrypt every secret under it, in one transaction'
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -f -a "kms" -d 'Wrap the data key with AWS KMS (envelope encryption), reached with this machine\'s standard AWS configuration (AWS_ENDPOINT_URL_KMS, AWS_REGION, the credential chain)'
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -f -a "file" -d 'Wrap the data key with a key file (made, 0600, if it does not exist)'
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from status" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
+json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from status" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from rotate" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from kms" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from kms" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from file" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from file" -s h -l help -d 'Print help'
 complete -c awscreds -n "__fish_awscreds_using_subcommand help" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand help" -s h -l help -d 'Print help'

@@ -17,4 +17,8 @@ impl EnvVars {
     pub const AWS_ENDPOINT_URL_IAM: &'static str = "AWS_ENDPOINT_URL_IAM";
     /// Read by the AWS SDK: endpoint for STS only.
     pub const AWS_ENDPOINT_URL_STS: &'static str = "AWS_ENDPOINT_URL_STS";
+    /// Read by the AWS SDK: endpoint for KMS only (the seal's, when it is KMS).
+    pub const AWS_ENDPOINT_URL_KMS: &'static str = "AWS_ENDPOINT_URL_KMS";
+    /// The key file that wraps the database's data key [default: `<database>.key`].
+    pub const AWSCREDS_SEAL_KEY_FILE: &'static str = "AWSCREDS_SEAL_KEY_FILE";
 }

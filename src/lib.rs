@@ -10,4 +10,5 @@ pub mod env;
 pub mod model;
 pub mod output;
 pub mod params;
+pub mod seal;
 pub mod store;

@@ -24,7 +24,17 @@ pub struct Mount {
 #[serde(default)]
 pub struct RootConfig {
     pub access_key: String,
-    pub secret_key: String,
+    /// The secret key, sealed (see `seal/`); empty when there is none. Never in the clear.
+    #[serde(
+        rename = "sealed_secret_key",
+        with = "base64_bytes",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub sealed_secret_key: Vec<u8>,
+    /// A secret key in the clear, as databases of earlier versions stored it: read only so that
+    /// it is sealed on open, and never written back.
+    #[serde(rename = "secret_key", skip_serializing)]
+    pub legacy_secret_key: String,
     pub region: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iam_endpoint: Option<String>,
@@ -48,12 +58,28 @@ impl RootConfig {
     }
 }
 
+/// Bytes as base64 text in JSON.
+mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The secret key must never reach a log or an error message, not even through `{:?}`.
 impl std::fmt::Debug for RootConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RootConfig")
             .field("access_key", &self.access_key)
-            .field("secret_key", &"<redacted>")
+            .field("sealed_secret_key", &self.sealed_secret_key.len())
             .field("region", &self.region)
             .field("iam_endpoint", &self.iam_endpoint)
             .field("sts_endpoint", &self.sts_endpoint)
@@ -283,4 +309,33 @@ impl From<&RootConfig> for RootConfigView {
             sts_name_template: c.sts_name_template.clone(),
         }
     }
+}
+
+/// How a database's data key is stored: wrapped by a key file or by AWS KMS.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealRecord {
+    pub wrapping: Wrapping,
+    /// The data key, encrypted by the key file's key or by KMS (its CiphertextBlob).
+    #[serde(with = "base64_bytes")]
+    pub wrapped_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealRecord")
+            .field("wrapping", &self.wrapping)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Wrapping {
+    /// A key file; `path` as `seal file PATH` named it, else the default place.
+    File {
+        path: Option<String>,
+    },
+    Kms {
+        key_id: String,
+    },
 }

@@ -12,6 +12,7 @@ mod mount;
 mod mounts;
 mod read;
 mod report;
+mod seal;
 mod sweep;
 mod tidy;
 mod unmount;
@@ -24,7 +25,7 @@ use std::path::PathBuf;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::cloud::AwsConnector;
-use crate::engine::{Engine, Error, SweepReport};
+use crate::engine::{Engine, Error, KeyFileDefault, SealSettings, SweepReport};
 use crate::env::EnvVars;
 use crate::output::{self, OutputError};
 use crate::store::{self, Location};
@@ -70,6 +71,7 @@ pub enum Command {
     Sweep(sweep::Args),
     Lease(lease::Args),
     Tidy(tidy::Args),
+    Seal(seal::Args),
     Help(help::Args),
 }
 
@@ -117,6 +119,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Sweep(args) => sweep::run(args, &ctx).await,
         Command::Lease(args) => lease::run(args, &ctx).await,
         Command::Tidy(args) => tidy::run(args, &ctx).await,
+        Command::Seal(args) => seal::run(args, &ctx).await,
     }
 }
 
@@ -169,8 +172,32 @@ impl Context {
 
     /// Opens the store; no AWS client is built until a command needs one.
     async fn engine(&self) -> anyhow::Result<CliEngine> {
-        let store = store::open(&self.location()?).await.map_err(Error::from)?;
-        Ok(Engine::new(store, AwsConnector))
+        let location = self.location()?;
+        let store = store::open(&location).await.map_err(Error::from)?;
+        if let Location::Sqlite(path) = &location {
+            warn_if_others_can_read(path);
+        }
+        let default = match &location {
+            Location::Sqlite(path) => {
+                let mut key = path.clone().into_os_string();
+                key.push(".key");
+                KeyFileDefault::Beside(key.into())
+            }
+            Location::Url(_) => KeyFileDefault::InDir(
+                dirs::data_dir()
+                    .unwrap_or_else(|| PathBuf::from("."))
+                    .join("awscreds"),
+            ),
+        };
+        let seal = SealSettings {
+            key_file: std::env::var_os(EnvVars::AWSCREDS_SEAL_KEY_FILE)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            default,
+        };
+        let engine = Engine::new(store, AwsConnector).with_seal(seal);
+        engine.prepare().await?;
+        Ok(engine)
     }
 
     /// Opens the engine and first revokes expired leases, within a few seconds; what goes wrong
@@ -183,6 +210,33 @@ impl Context {
             Err(e) => warn(&format!("could not reap expired leases: {}", e.chain())),
         }
         Ok(engine)
+    }
+}
+
+/// The database holds root credentials (sealed) and leases: as ssh does for a private key, a
+/// file or directory that others can read is worth a warning on every command.
+fn warn_if_others_can_read(db: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let open = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .map(|m| m.permissions().mode() & 0o077 != 0)
+            .unwrap_or(false)
+    };
+    if open(db) {
+        warn(&format!(
+            "database {} can be read by others; fix: chmod 600 {}",
+            db.display(),
+            db.display()
+        ));
+    }
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty())
+        && open(dir)
+    {
+        warn(&format!(
+            "the directory of database {} can be read by others; fix: chmod 700 {}",
+            db.display(),
+            dir.display()
+        ));
     }
 }
 

@@ -6,6 +6,8 @@ use std::io::{self, Write};
 
 use crate::engine::routes::{self, Op};
 use crate::engine::{Error, Undo};
+use crate::env::EnvVars;
+use crate::seal::keyfile::KeyFileError;
 
 /// What the process exits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +133,16 @@ pub fn hint(e: &Error) -> Option<String> {
         ),
         Error::IssuedWhileUnmounting { mount } => format!("run awscreds unmount {mount} again"),
         Error::Cloud { after, .. } => return after.map(undo_hint),
+        Error::SealKey(e) => match e {
+            KeyFileError::TooOpen { path, .. } => format!("chmod 600 {}", path.display()),
+            KeyFileError::Missing { .. } | KeyFileError::WrongKey { .. } => format!(
+                "restore the key file from its backup, or set {} to where it is; commands that \
+                 need no secret still work",
+                EnvVars::AWSCREDS_SEAL_KEY_FILE
+            ),
+            KeyFileError::NotAKey { .. } | KeyFileError::Io { .. } => return None,
+        },
+        Error::Sealing { .. } => "awscreds seal status shows how the database is sealed".into(),
     };
     Some(hint)
 }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use super::{
-    AccessKey, Attachment, Cloud, CloudError, Connector, NewUser, Result, StsCredentials,
-    StsRequest,
+    AccessKey, Attachment, Cloud, CloudError, Connector, DataKey, Kms, NewUser, Result,
+    StsCredentials, StsRequest,
 };
 use crate::model::RootConfig;
 
@@ -52,8 +52,39 @@ pub struct FakeConnector(pub Rc<FakeIam>);
 
 impl Connector for FakeConnector {
     type Cloud = Rc<FakeIam>;
-    async fn connect(&self, _config: &RootConfig) -> Result<Rc<FakeIam>> {
+    type Kms = FakeKms;
+    async fn connect(&self, _config: &RootConfig, _secret_key: &str) -> Result<Rc<FakeIam>> {
         Ok(self.0.clone())
+    }
+    async fn kms(&self) -> Result<FakeKms> {
+        Ok(FakeKms)
+    }
+}
+
+/// A KMS that "encrypts" by prefixing the key id: enough to test the engine's envelope logic.
+pub struct FakeKms;
+
+impl Kms for FakeKms {
+    async fn generate_data_key(&self, key_id: &str) -> Result<DataKey> {
+        let plaintext = vec![7u8; 32];
+        Ok(DataKey {
+            ciphertext: self.encrypt(key_id, &plaintext).await?,
+            plaintext: zeroize::Zeroizing::new(plaintext),
+        })
+    }
+
+    async fn encrypt(&self, key_id: &str, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let mut out = format!("{key_id}:").into_bytes();
+        out.extend_from_slice(plaintext);
+        Ok(out)
+    }
+
+    async fn decrypt(&self, ciphertext: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let at = ciphertext
+            .iter()
+            .position(|b| *b == b':')
+            .ok_or_else(|| CloudError::Other("not a fake KMS ciphertext".into()))?;
+        Ok(zeroize::Zeroizing::new(ciphertext[at + 1..].to_vec()))
     }
 }
 

@@ -171,9 +171,34 @@ pub trait Cloud {
     async fn sts(&self, request: &StsRequest<'_>) -> Result<StsCredentials>;
 }
 
-/// Makes a [`Cloud`] for a mount's root configuration. Connecting does no network I/O; it is
-/// done only by commands that are about to call AWS.
+/// A data key from KMS: in the clear (to use, then forget) and encrypted (to store).
+pub struct DataKey {
+    pub plaintext: zeroize::Zeroizing<Vec<u8>>,
+    pub ciphertext: Vec<u8>,
+}
+
+/// AWS KMS, for envelope encryption of a database's data key.
+#[allow(async_fn_in_trait)]
+pub trait Kms {
+    /// GenerateDataKey (AES_256) under `key_id`.
+    async fn generate_data_key(&self, key_id: &str) -> Result<DataKey>;
+    /// Encrypt: wraps an existing data key under `key_id`.
+    async fn encrypt(&self, key_id: &str, plaintext: &[u8]) -> Result<Vec<u8>>;
+    /// Decrypt: unwraps a data key (KMS knows the key from the ciphertext).
+    async fn decrypt(&self, ciphertext: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>>;
+}
+
+/// Makes a [`Cloud`] for a mount's root configuration, and the [`Kms`] of this machine's
+/// standard AWS configuration (never a mount's root keys, which are themselves sealed).
+/// Connecting does no network I/O; it is done only by commands that are about to call AWS.
 pub trait Connector {
     type Cloud: Cloud;
-    fn connect(&self, config: &RootConfig) -> impl Future<Output = Result<Self::Cloud>>;
+    type Kms: Kms;
+    /// `secret_key` is the root configuration's secret, unsealed (empty: none).
+    fn connect(
+        &self,
+        config: &RootConfig,
+        secret_key: &str,
+    ) -> impl Future<Output = Result<Self::Cloud>>;
+    fn kms(&self) -> impl Future<Output = Result<Self::Kms>>;
 }

@@ -4,6 +4,7 @@
 
 use crate::cloud::CloudError;
 use crate::params::ParamError;
+use crate::seal::keyfile::KeyFileError;
 use crate::store::StoreError;
 
 use super::routes::Op;
@@ -89,6 +90,12 @@ pub enum Error {
     },
     #[error("new leases were issued from '{mount}' while unmounting")]
     IssuedWhileUnmounting { mount: String },
+    /// The key file that wraps the data key cannot be used.
+    #[error(transparent)]
+    SealKey(KeyFileError),
+    /// Sealing or unsealing a secret failed.
+    #[error("cannot unseal the database's secrets: {message}")]
+    Sealing { message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// An AWS call failed; `action` says what awscreds was doing, `after` what it did about it.

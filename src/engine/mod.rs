@@ -17,6 +17,7 @@ mod revoke;
 mod roles;
 mod root;
 pub mod routes;
+mod seal;
 mod sts;
 mod sweep;
 mod teardown;
@@ -26,6 +27,7 @@ mod tidy;
 pub use error::{Error, Result, Undo};
 pub use issue::{PENDING_TIMEOUT, TAG_DB, TAG_LEASE};
 pub use roles::DEFAULT_USER_PATH;
+pub use seal::{KeyFileDefault, SealSettings, SealStatus};
 pub use sweep::{DEFAULT_PARALLEL, Failure, SweepOptions, SweepReport};
 pub use tidy::{Orphan, TidyReport};
 
@@ -114,6 +116,9 @@ pub struct Engine<C: Connector> {
     connector: C,
     /// One AWS client per mount, built on first use within this invocation.
     clouds: RefCell<HashMap<String, Rc<C::Cloud>>>,
+    seal: SealSettings,
+    /// The data key, once a secret was needed (see `seal.rs`).
+    data_key: RefCell<Option<crate::seal::SecretKey>>,
 }
 
 impl<C: Connector> Engine<C> {
@@ -122,7 +127,21 @@ impl<C: Connector> Engine<C> {
             store,
             connector,
             clouds: RefCell::new(HashMap::new()),
+            seal: SealSettings::default(),
+            data_key: RefCell::new(None),
         }
+    }
+
+    /// Where the key file that seals this database's secrets is.
+    pub fn with_seal(mut self, settings: SealSettings) -> Self {
+        self.seal = settings;
+        self
+    }
+
+    /// What every command does once, before anything else: seal the secrets that an earlier
+    /// version stored in the clear.
+    pub async fn prepare(&self) -> Result<()> {
+        self.seal_legacy_secrets().await
     }
 
     /// Unix seconds.
@@ -234,9 +253,14 @@ impl<C: Connector> Engine<C> {
             return Ok(cloud.clone());
         }
         let config = self.root_config(mount).await?;
+        let secret = if config.has_keys() {
+            self.root_secret(mount, &config).await?
+        } else {
+            Default::default()
+        };
         let cloud = Rc::new(
             self.connector
-                .connect(&config)
+                .connect(&config, &secret)
                 .await
                 .map_err(|e| Error::cloud(format!("connecting to AWS for {mount}"), e))?,
         );

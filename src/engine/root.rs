@@ -57,8 +57,13 @@ impl<C: Connector> Engine<C> {
                 }
                 _ => {}
             }
+            config.sealed_secret_key = if secret.is_empty() {
+                Vec::new()
+            } else {
+                self.seal_root_secret(&target.mount, &secret).await?
+            };
+            config.legacy_secret_key.clear();
             config.access_key = access;
-            config.secret_key = secret;
         }
         if let Some(region) = given("region")? {
             config.region = check_region(region)?;
@@ -145,7 +150,8 @@ impl<C: Connector> Engine<C> {
             .map_err(|e| fail(&format!("creating an access key for {user}"), e))?;
         let config = RootConfig {
             access_key: new.access_key_id.clone(),
-            secret_key: new.secret_access_key.clone(),
+            sealed_secret_key: self.seal_root_secret(mount, &new.secret_access_key).await?,
+            legacy_secret_key: String::new(),
             ..old.clone()
         };
         if let Err(e) = self.store.set_root_config(mount, &config).await {

@@ -13,12 +13,18 @@ const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
 
 type TestEngine = Engine<FakeConnector>;
 
-async fn engine() -> (TestEngine, Rc<FakeIam>) {
+/// An engine on an in-memory store whose seal key file lives in `dir`.
+async fn engine() -> (TestEngine, Rc<FakeIam>, tempfile::TempDir) {
     let iam = Rc::new(FakeIam::default());
+    let dir = tempfile::tempdir().unwrap();
     let engine = Engine::new(
         Box::new(SqliteStore::in_memory().unwrap()),
         FakeConnector(iam.clone()),
-    );
+    )
+    .with_seal(SealSettings {
+        key_file: None,
+        default: KeyFileDefault::InDir(dir.path().to_path_buf()),
+    });
     engine.mount("aws", None).await.unwrap();
     let mut root = Map::new();
     for (k, v) in [
@@ -32,7 +38,7 @@ async fn engine() -> (TestEngine, Rc<FakeIam>) {
     let mut role = Map::new();
     role.insert("policy".into(), POLICY.into());
     engine.write("aws/roles/r", &role).await.unwrap();
-    (engine, iam)
+    (engine, iam, dir)
 }
 
 async fn leases(engine: &TestEngine) -> Vec<Lease> {
@@ -55,7 +61,7 @@ fn api(code: &str) -> CloudError {
 
 #[tokio::test(flavor = "current_thread")]
 async fn issuing_makes_exactly_three_iam_calls() {
-    let (engine, iam) = engine().await;
+    let (engine, iam, _dir) = engine().await;
     let secret = issue(&engine).await;
     assert_eq!(
         iam.operations(),
@@ -75,7 +81,7 @@ async fn issuing_makes_exactly_three_iam_calls() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_failed_step_deletes_the_user_and_the_lease() {
-    let (engine, iam) = engine().await;
+    let (engine, iam, _dir) = engine().await;
     iam.fail("CreateAccessKey", api("LimitExceeded"));
     let err = engine.read("creds/r", &Map::new()).await.unwrap_err();
     assert!(err.is_cloud());
@@ -85,7 +91,7 @@ async fn a_failed_step_deletes_the_user_and_the_lease() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_retried_create_user_that_had_succeeded_is_ours() {
-    let (engine, iam) = engine().await;
+    let (engine, iam, _dir) = engine().await;
     iam.create_user_answer_lost.set(true);
     issue(&engine).await;
     assert_eq!(iam.users.borrow().len(), 1);
@@ -97,7 +103,7 @@ async fn a_retried_create_user_that_had_succeeded_is_ours() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn somebody_elses_user_of_the_same_name_is_never_adopted() {
-    let (engine, iam) = engine().await;
+    let (engine, iam, _dir) = engine().await;
     // The fake refuses without creating: the user of that name is not tagged as ours.
     iam.fail("CreateUser", CloudError::AlreadyExists("exists".into()));
     let err = engine.read("creds/r", &Map::new()).await.unwrap_err();
@@ -108,7 +114,7 @@ async fn somebody_elses_user_of_the_same_name_is_never_adopted() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_failed_rollback_keeps_the_pending_lease() {
-    let (engine, iam) = engine().await;
+    let (engine, iam, _dir) = engine().await;
     let boom = CloudError::Unreachable {
         endpoint: "http://iam".into(),
         reason: "down".into(),
@@ -131,7 +137,7 @@ async fn a_failed_rollback_keeps_the_pending_lease() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn revoking_removes_what_others_attached_only_when_iam_insists() {
-    let (engine, iam) = engine().await;
+    let (engine, iam, _dir) = engine().await;
     issue(&engine).await;
     let lease = leases(&engine).await.remove(0);
     iam.calls.borrow_mut().clear();
@@ -159,7 +165,7 @@ async fn revoking_removes_what_others_attached_only_when_iam_insists() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_failed_revocation_is_kept_with_backoff() {
-    let (engine, iam) = engine().await;
+    let (engine, iam, _dir) = engine().await;
     issue(&engine).await;
     let lease = leases(&engine).await.remove(0);
     iam.fail("DeleteUser", api("ServiceFailure"));
@@ -172,7 +178,7 @@ async fn a_failed_revocation_is_kept_with_backoff() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn reaping_builds_no_client_when_nothing_is_due() {
-    let (engine, iam) = engine().await;
+    let (engine, iam, _dir) = engine().await;
     issue(&engine).await;
     iam.calls.borrow_mut().clear();
     engine.clouds.borrow_mut().clear();
@@ -183,7 +189,7 @@ async fn reaping_builds_no_client_when_nothing_is_due() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn renewal_is_capped_at_lease_max() {
-    let (engine, _iam) = engine().await;
+    let (engine, _iam, _dir) = engine().await;
     let mut lease_config = Map::new();
     lease_config.insert("lease".into(), "1h".into());
     lease_config.insert("lease_max".into(), "2h".into());
@@ -203,7 +209,7 @@ async fn renewal_is_capped_at_lease_max() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_field_creds_do_not_return_is_refused_before_issuing() {
-    let (engine, iam) = engine().await;
+    let (engine, iam, _dir) = engine().await;
     engine.check_field("creds/r", "secret_key").await.unwrap();
     let err = engine.check_field("creds/r", "nope").await.unwrap_err();
     assert_eq!(err.to_string(), "Field \"nope\" not present in secret");
@@ -212,7 +218,7 @@ async fn a_field_creds_do_not_return_is_refused_before_issuing() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn group_policies_are_merged_into_sts_requests() {
-    let (engine, iam) = engine().await;
+    let (engine, iam, _dir) = engine().await;
     let mut role = Map::new();
     role.insert("credential_type".into(), "federation_token".into());
     role.insert("policy_document".into(), POLICY.into());

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::engine::{Error, Orphan, SweepReport};
+use crate::engine::{Error, Orphan, SealStatus, SweepReport};
 use crate::model::{Lease, LeaseState, Mount};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -243,6 +243,29 @@ pub fn orphans(out: &mut dyn Write, orphans: &[Orphan], format: Format) -> Resul
                 .collect();
             columns(out, &["Mount", "IAM user", "Status"], &rows)
         }
+    }
+}
+
+/// `seal status`: no secret, only how and by what the data key is wrapped.
+pub fn seal_status(out: &mut dyn Write, status: &SealStatus, format: Format) -> Result {
+    match format {
+        Format::Json => json_out(
+            out,
+            &serde_json::json!({
+                "wrapping": status.wrapping,
+                "key": status.key,
+                "secrets": status.secrets,
+            }),
+        ),
+        Format::Table => table(
+            out,
+            ("Key", "Value"),
+            &[
+                ("wrapping".into(), status.wrapping.into()),
+                ("key".into(), status.key.clone()),
+                ("secrets".into(), status.secrets.to_string()),
+            ],
+        ),
     }
 }
 

@@ -9,7 +9,7 @@ pub use sqlite::SqliteStore;
 
 use std::path::PathBuf;
 
-use crate::model::{Attachment, Lease, LeaseConfig, Mount, Role, RootConfig};
+use crate::model::{Attachment, Lease, LeaseConfig, Mount, Role, RootConfig, SealRecord};
 
 /// Backend-neutral: what went wrong, never which driver said so.
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +156,22 @@ pub trait Store {
     async fn renew_lease(&self, id: &str, now: i64, expires_at: i64) -> Result<bool>;
     /// Whether some lease names this IAM user (indexed).
     async fn has_user(&self, iam_user: &str) -> Result<bool>;
+
+    /// How the data key that seals this database's secrets is wrapped; `None` before the first
+    /// secret is sealed.
+    async fn seal_record(&self) -> Result<Option<SealRecord>>;
+    /// Records the first seal; false (and nothing changed) when another process was first.
+    async fn create_seal_record(&self, record: &SealRecord) -> Result<bool>;
+    /// Changes the seal and the root configurations sealed under it, in one transaction: after a
+    /// crash, either all are the old or all are the new.
+    async fn replace_seal(
+        &self,
+        record: &SealRecord,
+        configs: &[(String, RootConfig)],
+    ) -> Result<()>;
+    /// Rewrites the storage so that nothing deleted or overwritten (a secret in the clear, say)
+    /// remains readable in its files.
+    async fn compact(&self) -> Result<()>;
 
     /// This process's issuer token, taken on first use and held until the store is dropped or
     /// the process dies, however it dies. `None`: this store cannot tell live issuers from dead

@@ -207,8 +207,9 @@ fn a_missing_secret_key_is_prompted_for_on_a_terminal() {
     );
     let table = env.run(["read", "aws/config/root"]).ok().table();
     assert_eq!(table["access_key"], "AKIAPROMPT");
-    assert_eq!(
-        env.state().root_secret_key("aws").as_deref(),
-        Some("typed-secret")
-    );
+    // Stored sealed: not in the clear anywhere in the database's files.
+    let stored = env.state().root_config("aws").unwrap();
+    assert!(!stored.sealed_secret_key.is_empty());
+    assert!(stored.legacy_secret_key.is_empty());
+    env.assert_no_secret_in_files("typed-secret");
 }

@@ -16,5 +16,6 @@ mod mounts;
 mod paths;
 mod quickstart;
 mod rootconfig;
+mod seal;
 mod snapshots;
 mod tidy;

@@ -69,11 +69,9 @@ impl State {
         .unwrap();
     }
 
-    /// The secret key stored in a mount's root configuration.
-    pub fn root_secret_key(&self, mount: &str) -> Option<String> {
-        self.run(self.store.root_config(mount))
-            .unwrap()
-            .map(|c| c.secret_key)
+    /// A mount's root configuration as stored (its secret key sealed).
+    pub fn root_config(&self, mount: &str) -> Option<awscreds::model::RootConfig> {
+        self.run(self.store.root_config(mount)).unwrap()
     }
 
     /// Everything stored, one line per thing, to check that a failed command changed nothing.

@@ -236,6 +236,33 @@ impl Env {
             .collect()
     }
 
+    /// Fails if `secret` appears, in the clear, in any file awscreds keeps: the database, its
+    /// WAL and shared memory, the seal key file, the lock files (everything beside the database).
+    #[track_caller]
+    pub fn assert_no_secret_in_files(&self, secret: &str) {
+        fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(self.db.parent().unwrap(), &mut files);
+        assert!(!files.is_empty(), "no files beside {}", self.db.display());
+        for file in files {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds a secret in the clear",
+                file.display()
+            );
+        }
+    }
+
     /// Everything stored, to check that a failed command changed nothing.
     pub fn dump(&self) -> String {
         State::open(&self.db.display().to_string())

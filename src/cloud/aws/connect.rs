@@ -12,6 +12,7 @@ use aws_sdk_iam::Client;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use super::errors::endpoint_for;
+use super::kms::AwsKms;
 use super::{AwsCloud, AwsConnector};
 use crate::cloud::{Connector, MAX_ATTEMPTS, Result};
 use crate::env::EnvVars;
@@ -19,28 +20,17 @@ use crate::model::RootConfig;
 
 impl Connector for AwsConnector {
     type Cloud = AwsCloud;
+    type Kms = AwsKms;
 
-    async fn connect(&self, config: &RootConfig) -> Result<AwsCloud> {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(20))
-            .operation_timeout(Duration::from_secs(60))
-            .build();
+    async fn connect(&self, config: &RootConfig, secret_key: &str) -> Result<AwsCloud> {
         let attempts = config
             .max_retries
             .map_or(MAX_ATTEMPTS, |n| n.saturating_add(1));
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .region(aws_config::Region::new(region(config)))
-            .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard().with_max_attempts(attempts));
+        let mut loader = loader(region(config), attempts);
         if config.has_keys() {
             loader = loader.credentials_provider(Credentials::new(
                 config.access_key.clone(),
-                config.secret_key.clone(),
+                secret_key.to_string(),
                 None,
                 None,
                 "awscreds-config-root",
@@ -76,6 +66,39 @@ impl Connector for AwsConnector {
             ),
         })
     }
+
+    /// KMS with this machine's standard AWS configuration: the environment (including
+    /// `AWS_ENDPOINT_URL_KMS` and `AWS_ENDPOINT_URL`, which the SDK reads), profiles and the
+    /// credential chain.
+    async fn kms(&self) -> Result<AwsKms> {
+        let region = region(&RootConfig::default());
+        let shared = loader(region.clone(), MAX_ATTEMPTS).load().await;
+        Ok(AwsKms::new(
+            aws_sdk_kms::Client::new(&shared),
+            endpoint_for(
+                None,
+                EnvVars::AWS_ENDPOINT_URL_KMS,
+                format!("https://kms.{region}.amazonaws.com"),
+            ),
+        ))
+    }
+}
+
+/// The SDK's configuration loader with awscreds' HTTP client, timeouts and retries.
+fn loader(region: String, attempts: u32) -> aws_config::ConfigLoader {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(20))
+        .operation_timeout(Duration::from_secs(60))
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .region(aws_config::Region::new(region))
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(attempts))
 }
 
 /// The region for API calls: config/root's, else AWS_REGION, else AWS_DEFAULT_REGION, else

@@ -4,6 +4,7 @@
 
 mod connect;
 mod errors;
+mod kms;
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;

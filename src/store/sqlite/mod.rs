@@ -16,7 +16,9 @@ use std::cell::RefCell;
 use owner::{OwnerGuard, OwnerLocks};
 
 use super::{Activation, Result, Store, StoreError};
-use crate::model::{CredentialType, Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig};
+use crate::model::{
+    CredentialType, Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig, SealRecord,
+};
 
 /// Applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -91,6 +93,9 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        // Deleted and overwritten content is zeroed, so that no secret in the clear outlives
+        // its row (see `compact`).
+        conn.pragma_update(None, "secure_delete", true)?;
         let version = schema_version(&conn)?;
         if version < MIGRATIONS.len() {
             // Re-read inside a write transaction: another process may have migrated meanwhile.
@@ -480,6 +485,53 @@ impl Store for SqliteStore {
             [now],
             |r| r.get::<_, i64>(0),
         )? as u64)
+    }
+
+    async fn seal_record(&self) -> Result<Option<SealRecord>> {
+        self.json_column(
+            "SELECT value FROM meta WHERE key = 'seal'",
+            &[],
+            "seal record",
+        )
+    }
+
+    async fn create_seal_record(&self, record: &SealRecord) -> Result<bool> {
+        Ok(self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('seal', ?1) ON CONFLICT (key) DO NOTHING",
+            [to_json(record)],
+        )? == 1)
+    }
+
+    async fn replace_seal(
+        &self,
+        record: &SealRecord,
+        configs: &[(String, RootConfig)],
+    ) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('seal', ?1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [to_json(record)],
+        )?;
+        for (mount, config) in configs {
+            tx.execute(
+                "UPDATE mounts SET root_config = ?1 WHERE path = ?2",
+                params![to_json(config), mount],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    async fn compact(&self) -> Result<()> {
+        // Pages still in the WAL go back to the main file first, then VACUUM rebuilds it (with
+        // secure_delete, freed pages are zeroed too), then the WAL is emptied.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn.execute_batch("VACUUM")?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     async fn issuer_token(&self) -> Result<Option<String>> {
