@@ -4,6 +4,8 @@
 
 pub mod duration;
 pub mod kv;
+#[cfg(test)]
+pub(crate) mod proptests;
 
 use std::collections::BTreeMap;
 

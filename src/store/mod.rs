@@ -3,6 +3,8 @@
 //! means and when it is due. Each backend keeps its own migrations and its own means of telling
 //! a live issuer from a dead one; the backend is chosen by the `--db` value ([`open`]).
 
+#[cfg(test)]
+mod proptests;
 mod sqlite;
 
 pub use sqlite::SqliteStore;

@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value};
 
+#[cfg(test)]
+mod proptests;
 mod table;
 
 pub use table::*;
