@@ -28,7 +28,7 @@ pub fn run(args: Args) -> Result<ExitStatus> {
             Ok(ExitStatus::Success)
         }
         None => Err(Error::NoRoute {
-            path: topic.trim_matches('/').to_string(),
+            path: crate::params::one_line(topic.trim_matches('/')),
             mount: "MOUNT".into(),
         }
         .into()),

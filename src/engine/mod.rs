@@ -277,4 +277,6 @@ impl<C: Connector> Engine<C> {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

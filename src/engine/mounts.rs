@@ -5,6 +5,7 @@ use super::revoke::Revoked;
 use super::{Engine, Error, Result, routes};
 use crate::cloud::Connector;
 use crate::model::Mount;
+use crate::params::one_line;
 use crate::store::StoreError;
 
 impl<C: Connector> Engine<C> {
@@ -42,7 +43,7 @@ impl<C: Connector> Engine<C> {
         found.ok_or_else(|| {
             let names: Vec<String> = mounts.iter().map(|m| format!("{}/", m.path)).collect();
             Error::input_hint(
-                format!("no mount at '{path}'"),
+                format!("no mount at '{}'", one_line(path)),
                 if names.is_empty() {
                     "nothing is mounted".to_string()
                 } else {
@@ -124,7 +125,7 @@ fn check_mount_path(path: &str) -> Result<()> {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
         if !ok {
             return Err(Error::input_hint(
-                format!("invalid mount path '{path}'"),
+                format!("invalid mount path '{}'", one_line(path)),
                 hint,
             ));
         }

@@ -16,6 +16,7 @@
 
 use super::Error;
 use crate::model::CredentialType;
+use crate::params::one_line;
 
 pub const IAM_LIMIT: usize = 64;
 pub const STS_LIMIT: usize = 32;
@@ -90,7 +91,7 @@ impl Template {
                 _ => {
                     return Err(bad(format!(
                         "unknown placeholder \"{{{{{}}}}}\"",
-                        &after[..end]
+                        one_line(&after[..end])
                     )));
                 }
             };
@@ -103,7 +104,8 @@ impl Template {
         });
         if let Some(c) = literal.flat_map(str::chars).find(|c| !allowed(*c)) {
             return Err(bad(format!(
-                "'{c}' is not allowed in IAM names (letters, digits and _+=,.@-)"
+                "'{}' is not allowed in IAM names (letters, digits and _+=,.@-)",
+                one_line(&c.to_string())
             )));
         }
         let template = Template { parts };
@@ -231,5 +233,16 @@ mod tests {
         assert!(msg("{{random 0}}", 64).contains("not a length"));
         assert!(msg("a b{{role 3}}", 64).contains("' ' is not allowed"));
         assert!(msg("{{role", 64).contains("without"));
+    }
+
+    #[test]
+    fn errors_show_control_characters_escaped() {
+        // Reproduces the two-line error that proptest found for the template "\n", and "{{\n}}".
+        let msg = |t: &str| Template::parse(t, 64, "t").unwrap_err().to_string();
+        assert_eq!(
+            msg("\n"),
+            "invalid t: '\\n' is not allowed in IAM names (letters, digits and _+=,.@-)"
+        );
+        assert_eq!(msg("{{\n}}"), "invalid t: unknown placeholder \"{{\\n}}\"");
     }
 }

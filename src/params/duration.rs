@@ -1,6 +1,6 @@
 //! Durations as users write them (`90s`, `30m`, `1h`, `1h30m`, plain seconds) and as Vault prints them.
 
-use super::ParamError as Error;
+use super::{ParamError as Error, one_line};
 
 /// The longest duration accepted: 100 years, far below where seconds would overflow the signed
 /// timestamps they are added to.
@@ -10,13 +10,13 @@ const MAX: u64 = 100 * 365 * 24 * 3600;
 pub fn parse(text: &str) -> Result<u64, Error> {
     let too_long = || {
         Error::input_hint(
-            format!("duration \"{text}\" is too long"),
+            format!("duration \"{}\" is too long", one_line(text)),
             "durations are at most 100 years (876000h)",
         )
     };
     let bad = || {
         Error::input_hint(
-            format!("invalid duration \"{text}\""),
+            format!("invalid duration \"{}\"", one_line(text)),
             "write a number of seconds or a duration such as 90s, 30m, 1h or 1h30m",
         )
     };
@@ -104,6 +104,15 @@ mod tests {
             let err = parse(bad).unwrap_err().to_string();
             assert!(err.contains("invalid duration"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn errors_show_control_characters_escaped() {
+        // Reproduces the two-line error that proptest found for the duration "\n".
+        assert_eq!(
+            parse("\n").unwrap_err().to_string(),
+            "invalid duration \"\\n\""
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::io::Read;
 
 use serde_json::{Map, Value};
 
-use super::ParamError as Error;
+use super::{ParamError as Error, one_line};
 
 /// Parses `args` into parameters. `stdin` is read at most once.
 pub fn parse(args: &[String], stdin: &mut dyn Read) -> Result<Map<String, Value>, Error> {
@@ -15,14 +15,17 @@ pub fn parse(args: &[String], stdin: &mut dyn Read) -> Result<Map<String, Value>
     let mut read_stdin = |what: &str| -> Result<String, Error> {
         if std::mem::replace(&mut stdin_used, true) {
             return Err(Error::input_hint(
-                format!("standard input already consumed (by {what})"),
+                format!("standard input already consumed (by {})", one_line(what)),
                 "only one parameter, or one lone \"-\", can read standard input",
             ));
         }
         let mut text = String::new();
-        stdin
-            .read_to_string(&mut text)
-            .map_err(|e| Error::input(format!("cannot read standard input for {what}: {e}")))?;
+        stdin.read_to_string(&mut text).map_err(|e| {
+            Error::input(format!(
+                "cannot read standard input for {}: {e}",
+                one_line(what)
+            ))
+        })?;
         Ok(text)
     };
 
@@ -35,7 +38,10 @@ pub fn parse(args: &[String], stdin: &mut dyn Read) -> Result<Map<String, Value>
             };
             let object: Map<String, Value> = serde_json::from_str(&text).map_err(|e| {
                 Error::input_hint(
-                    format!("cannot parse {arg} as a JSON object of parameters: {e}"),
+                    format!(
+                        "cannot parse {} as a JSON object of parameters: {e}",
+                        one_line(arg)
+                    ),
                     "a lone \"-\" or @FILE must hold an object such as {\"policy\": \"...\"}",
                 )
             })?;
@@ -76,7 +82,12 @@ pub fn parse(args: &[String], stdin: &mut dyn Read) -> Result<Map<String, Value>
 fn read_file(path: &str, what: &str) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|e| {
         Error::input_hint(
-            format!("cannot read file \"{path}\" for {what}: {}", io_reason(&e)),
+            format!(
+                "cannot read file \"{}\" for {}: {}",
+                one_line(path),
+                one_line(what),
+                io_reason(&e)
+            ),
             "check the path after @; write \\@ for a value that starts with a literal @",
         )
     })
@@ -169,6 +180,21 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "cannot read file \"/no/such/file\" for p: no such file"
+        );
+    }
+
+    #[test]
+    fn paths_and_keys_in_errors_stay_on_one_line() {
+        // Reproduces the two-line errors that proptest found for the arguments "@\n" and "¡=@\n".
+        let err = parse(&args(&["@\n"]), &mut "".as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot read file \"\\n\" for a JSON object of parameters: no such file"
+        );
+        let err = parse(&args(&["¡=@\n"]), &mut "".as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot read file \"\\n\" for ¡: no such file"
         );
     }
 }

@@ -4,6 +4,8 @@
 
 pub mod duration;
 pub mod kv;
+#[cfg(test)]
+pub(crate) mod proptests;
 
 use std::collections::BTreeMap;
 
@@ -31,6 +33,20 @@ impl ParamError {
             hint: Some(hint.into()),
         }
     }
+}
+
+/// `text` as a one-line message may show it: control characters (line breaks, tabs, terminal
+/// escapes) written as escapes (`\n`), everything else as it is.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The string value of parameter `name`, refusing lists and other JSON types.
@@ -102,7 +118,10 @@ pub fn map(param: &str, value: &Value) -> Result<BTreeMap<String, String>, Param
             Value::Object(object) => {
                 for (k, v) in object {
                     let v = v.as_str().ok_or_else(|| {
-                        ParamError::input(format!("{param}: the value of \"{k}\" must be a string"))
+                        ParamError::input(format!(
+                            "{param}: the value of \"{}\" must be a string",
+                            one_line(k)
+                        ))
                     })?;
                     out.insert(k.clone(), v.to_string());
                 }
@@ -119,7 +138,7 @@ pub fn map(param: &str, value: &Value) -> Result<BTreeMap<String, String>, Param
                 for pair in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     let (k, v) = pair.split_once('=').ok_or_else(|| {
                         ParamError::input_hint(
-                            format!("invalid {param} entry \"{pair}\""),
+                            format!("invalid {param} entry \"{}\"", one_line(pair)),
                             format!(
                                 "write {param} as key=value pairs, e.g. {param}=team=ci,env=dev"
                             ),
@@ -136,4 +155,21 @@ pub fn map(param: &str, value: &Value) -> Result<BTreeMap<String, String>, Param
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_errors_stay_on_one_line() {
+        // Reproduces the two-line error that proptest found for tags {"\n": null}, and one entry.
+        let err = map("tags", &serde_json::json!({"\n": null})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tags: the value of \"\\n\" must be a string"
+        );
+        let err = map("tags", &Value::String("a\nb".into())).unwrap_err();
+        assert_eq!(err.to_string(), "invalid tags entry \"a\\nb\"");
+    }
 }

@@ -3,6 +3,8 @@
 //! means and when it is due. Each backend keeps its own migrations and its own means of telling
 //! a live issuer from a dead one; the backend is chosen by the `--db` value ([`open`]).
 
+#[cfg(test)]
+mod proptests;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
@@ -10,6 +12,7 @@ pub use sqlite::SqliteStore;
 use std::path::PathBuf;
 
 use crate::model::{Attachment, Lease, LeaseConfig, Mount, Role, RootConfig, SealRecord};
+use crate::params::one_line;
 
 /// Backend-neutral: what went wrong, never which driver said so.
 #[derive(Debug, thiserror::Error)]
@@ -77,14 +80,16 @@ pub async fn open(location: &Location) -> Result<Box<dyn Store>> {
     match location {
         Location::Sqlite(path) => Ok(Box::new(SqliteStore::open(path)?)),
         Location::Url(url) => {
-            // Never echo a URL's password.
-            let shown = match url.split_once('@') {
+            // Never echo a URL's password (which may hold an '@' too).
+            let shown = match url.rsplit_once('@') {
                 Some((_, host)) => {
                     format!("{}://...@{host}", url.split("://").next().unwrap_or(""))
                 }
                 None => url.clone(),
             };
-            Err(StoreError::Unsupported { location: shown })
+            Err(StoreError::Unsupported {
+                location: one_line(&shown),
+            })
         }
     }
 }
@@ -181,4 +186,30 @@ pub trait Store {
     async fn issuer_gone(&self, token: &str) -> bool;
     /// Forgets what dead issuers left behind that names no lease (best effort).
     async fn forget_dead_issuers(&self);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn refusal(url: &str) -> String {
+        match open(&Location::Url(url.to_string())).await {
+            Ok(_) => panic!("{url} opened"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn url_refusals_hide_passwords_on_one_line() {
+        // Reproduces what proptest found: "0://:@@0" showed its password "@", "a://\n" two lines.
+        assert_eq!(
+            refusal("0://:@@0").await,
+            "unsupported database \"0://...@0\""
+        );
+        assert_eq!(
+            refusal("pg://me@corp.example:s3cret@db:5432/x").await,
+            "unsupported database \"pg://...@db:5432/x\""
+        );
+        assert_eq!(refusal("a://\n").await, "unsupported database \"a://\\n\"");
+    }
 }

@@ -4,12 +4,15 @@
 
 use serde_json::{Map, Value};
 
+#[cfg(test)]
+mod proptests;
 mod table;
 
 pub use table::*;
 
 use super::error::{Error, Result};
 use crate::model::Mount;
+use crate::params::one_line;
 
 /// The mount a path is taken relative to when it starts with no mount name.
 pub const DEFAULT_MOUNT: &str = "aws";
@@ -153,12 +156,12 @@ pub fn split_mount<'p>(mounts: &[Mount], path: &'p str) -> Result<(String, &'p s
         }
         return Err(Error::NoDefaultMount {
             mount: DEFAULT_MOUNT,
-            path: path.to_string(),
+            path: one_line(path),
             mounts: names(),
         });
     }
     Err(Error::NoMount {
-        path: path.to_string(),
+        path: one_line(path),
         mounts: names(),
     })
 }
@@ -189,7 +192,7 @@ pub fn parse_route(mount: &str, rest: &str) -> Result<Route> {
         }
     }
     Err(Error::NoRoute {
-        path: format!("{mount}/{rest}").trim_end_matches('/').to_string(),
+        path: one_line(format!("{mount}/{rest}").trim_end_matches('/')),
         mount: mount.to_string(),
     })
 }
@@ -231,7 +234,7 @@ fn check_name(mount: &str, name: &str) -> Result<String> {
         Ok(name.to_string())
     } else {
         Err(Error::input_hint(
-            format!("invalid role name \"{name}\" in {mount}"),
+            format!("invalid role name \"{}\" in {mount}", one_line(name)),
             "role names are at most 64 letters, digits, '_', '-' and '.', \
              starting and ending with a letter, digit or '_'",
         ))
@@ -376,5 +379,16 @@ mod tests {
         assert!(parse_route("aws", "roles/a/b").is_err());
         assert!(parse_route("aws", "roles/-a").is_err());
         assert!(parse_route("aws", "config/other").is_err());
+    }
+
+    #[test]
+    fn paths_in_errors_stay_on_one_line() {
+        // Reproduces the two-line errors that proptest found for the paths "\n" and "aws/\n".
+        let err = split_mount(&mounts(&[]), "\n").unwrap_err();
+        assert_eq!(err.to_string(), "no mount for path \"\\n\"");
+        let err = parse_route("aws", "\n").unwrap_err();
+        assert_eq!(err.to_string(), "no route \"aws/\\n\"");
+        let err = parse_route("aws", "roles/a\nb").unwrap_err();
+        assert_eq!(err.to_string(), "invalid role name \"a\\nb\" in aws");
     }
 }
