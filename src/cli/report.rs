@@ -99,6 +99,10 @@ pub fn hint(e: &Error) -> Option<String> {
             "choose another path (awscreds mount aws --path NAME) or remove it first \
              (awscreds unmount {path})"
         ),
+        // With nothing mounted, "awscreds mount aws" is the whole answer: said once.
+        Error::NoDefaultMount { mounts, .. } if mounts.is_empty() => {
+            "mount the backend first: awscreds mount aws".into()
+        }
         Error::NoDefaultMount { mounts, .. } => {
             format!(
                 "mount the backend first: awscreds mount aws; {}",

@@ -31,19 +31,36 @@ pub enum CloudError {
     #[error("DeleteConflict: {0}")]
     DeleteConflict(String),
     /// AWS asked us to slow down and the retries did not get through.
-    #[error("throttled by AWS, gave up after {MAX_ATTEMPTS} attempts: {0}")]
-    Throttled(String),
+    #[error("throttled by AWS, gave up after {attempts}: {message}")]
+    Throttled { message: String, attempts: Attempts },
     /// AWS answered with an error of the request (HTTP 4xx) and its code.
     #[error("{code}: {message}")]
     Refused { code: String, message: String },
     /// AWS could not be reached, or did not answer in time, after every retry.
-    #[error("cannot reach AWS at {endpoint}: {reason} (gave up after {MAX_ATTEMPTS} attempts)")]
-    Unreachable { endpoint: String, reason: String },
+    #[error("cannot reach AWS at {endpoint}: {reason} (gave up after {attempts})")]
+    Unreachable {
+        endpoint: String,
+        reason: String,
+        attempts: Attempts,
+    },
     /// AWS failed (HTTP 5xx) on every attempt.
-    #[error("AWS failed, gave up after {MAX_ATTEMPTS} attempts: {0}")]
-    ServerError(String),
+    #[error("AWS failed, gave up after {attempts}: {message}")]
+    ServerError { message: String, attempts: Attempts },
     #[error("{0}")]
     Other(String),
+}
+
+/// How many times a call was tried: "1 attempt", "5 attempts".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempts(pub u32);
+
+impl std::fmt::Display for Attempts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            1 => f.write_str("1 attempt"),
+            n => write!(f, "{n} attempts"),
+        }
+    }
 }
 
 impl CloudError {

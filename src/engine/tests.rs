@@ -118,6 +118,7 @@ async fn a_failed_rollback_keeps_the_pending_lease() {
     let boom = CloudError::Unreachable {
         endpoint: "http://iam".into(),
         reason: "down".into(),
+        attempts: crate::cloud::Attempts(5),
     };
     iam.fail("CreateAccessKey", boom.clone());
     iam.fail("DeleteUser", boom);

@@ -80,12 +80,33 @@ fn wrap_paragraphs(text: &str) -> String {
         .join("\n\n")
 }
 
+/// The words of `text`; a placeholder such as `{{role 27}}` is one word, so that it is never
+/// cut in two and can be copied from the help.
+fn words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open = false;
+    for word in text.split_whitespace() {
+        if open {
+            let last = out.last_mut().expect("an open placeholder has a word");
+            last.push(' ');
+            last.push_str(word);
+        } else {
+            out.push(word.to_string());
+        }
+        let last = out.last().expect("just pushed");
+        open = last
+            .rfind("{{")
+            .is_some_and(|at| !last[at..].contains("}}"));
+    }
+    out
+}
+
 /// Wraps `text` at [`WIDTH`] columns, every line indented by `indent` spaces.
 fn wrap(text: &str, indent: usize) -> String {
     let pad = " ".repeat(indent);
     let mut lines = Vec::new();
     let mut line = String::new();
-    for word in text.split_whitespace() {
+    for word in words(text) {
         if !line.is_empty() && indent + line.len() + 1 + word.len() > WIDTH {
             lines.push(format!("{pad}{line}"));
             line.clear();
@@ -93,7 +114,7 @@ fn wrap(text: &str, indent: usize) -> String {
         if !line.is_empty() {
             line.push(' ');
         }
-        line.push_str(word);
+        line.push_str(&word);
     }
     if !line.is_empty() {
         lines.push(format!("{pad}{line}"));

@@ -87,18 +87,16 @@ fn max_retries_bounds_the_attempts() {
     .ok();
     env.role("aws/roles/rc_retries");
     proxy.fault("CreateUser", Fault::Throttle, None);
-    // BUG?: with max_retries=0 one attempt is made (the proxy counts 1), yet the error says
-    // "gave up after 5 attempts": the message names the default count, not the configured one.
+    // Regression: the error named the default count (5), not the configured one.
     env.run(["read", "aws/creds/rc_retries"])
         .fails(2)
-        .stderr_has("throttled by AWS, gave up after 5 attempts")
+        .stderr_has("throttled by AWS, gave up after 1 attempt:")
         .stderr_has("hint: the lease stays pending");
     assert_eq!(proxy.count("CreateUser"), 1);
     env.run(["write", "aws/config/root", "max_retries=2"]).ok();
-    // BUG?: the same here, 3 attempts are made and the error says 5.
     env.run(["read", "aws/creds/rc_retries"])
         .fails(2)
-        .stderr_has("throttled by AWS, gave up after 5 attempts")
+        .stderr_has("throttled by AWS, gave up after 3 attempts:")
         .stderr_has("hint: the lease stays pending");
     assert_eq!(proxy.count("CreateUser"), 4);
     assert_eq!(

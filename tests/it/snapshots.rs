@@ -550,8 +550,8 @@ fn help_for_the_backend_and_its_paths() {
     snap(&env, "help_aws", &["help", "aws"], 0);
     snap(&env, "help_aws_roles", &["help", "aws/roles/x"], 0);
     snap(&env, "help_aws_creds", &["help", "aws/creds/x"], 0);
-    // BUG?: the help wraps inside the default templates' placeholders ("{{role" at the end of a
-    // line, "27}}-..." on the next), so the default cannot be copied from it.
+    // Regression: the help wrapped inside the default templates' placeholders ("{{role" at the
+    // end of a line, "27}}-..." on the next), so the default could not be copied from it.
     snap(
         &env,
         "help_aws_config_root",
@@ -621,8 +621,7 @@ fn errors_on_stderr() {
     snap(&env, "error_usage", &["lease", "revoke"], 1);
 
     let bare = Env::new();
-    // BUG?: the hint says "awscreds mount aws" twice ("mount the backend first: awscreds mount
-    // aws; nothing is mounted yet (awscreds mount aws)").
+    // Regression: the hint said "awscreds mount aws" twice.
     snap(
         &bare,
         "error_nothing_mounted",

@@ -11,10 +11,10 @@ use aws_credential_types::Credentials;
 use aws_sdk_iam::Client;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
-use super::errors::endpoint_for;
+use super::errors::{Endpoint, endpoint_for};
 use super::kms::AwsKms;
 use super::{AwsCloud, AwsConnector};
-use crate::cloud::{Connector, MAX_ATTEMPTS, Result};
+use crate::cloud::{Attempts, Connector, MAX_ATTEMPTS, Result};
 use crate::env::EnvVars;
 use crate::model::RootConfig;
 
@@ -54,16 +54,22 @@ impl Connector for AwsConnector {
         Ok(AwsCloud {
             iam: Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
-            iam_at: endpoint_for(
-                config.iam_endpoint.as_deref(),
-                EnvVars::AWS_ENDPOINT_URL_IAM,
-                "https://iam.amazonaws.com".into(),
-            ),
-            sts_at: endpoint_for(
-                config.sts_endpoint.as_deref(),
-                EnvVars::AWS_ENDPOINT_URL_STS,
-                format!("https://sts.{region}.amazonaws.com"),
-            ),
+            iam_at: Endpoint {
+                url: endpoint_for(
+                    config.iam_endpoint.as_deref(),
+                    EnvVars::AWS_ENDPOINT_URL_IAM,
+                    "https://iam.amazonaws.com".into(),
+                ),
+                attempts: Attempts(attempts),
+            },
+            sts_at: Endpoint {
+                url: endpoint_for(
+                    config.sts_endpoint.as_deref(),
+                    EnvVars::AWS_ENDPOINT_URL_STS,
+                    format!("https://sts.{region}.amazonaws.com"),
+                ),
+                attempts: Attempts(attempts),
+            },
         })
     }
 
@@ -75,11 +81,14 @@ impl Connector for AwsConnector {
         let shared = loader(region.clone(), MAX_ATTEMPTS).load().await;
         Ok(AwsKms::new(
             aws_sdk_kms::Client::new(&shared),
-            endpoint_for(
-                None,
-                EnvVars::AWS_ENDPOINT_URL_KMS,
-                format!("https://kms.{region}.amazonaws.com"),
-            ),
+            Endpoint {
+                url: endpoint_for(
+                    None,
+                    EnvVars::AWS_ENDPOINT_URL_KMS,
+                    format!("https://kms.{region}.amazonaws.com"),
+                ),
+                attempts: Attempts(MAX_ATTEMPTS),
+            },
         ))
     }
 }

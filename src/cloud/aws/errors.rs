@@ -5,14 +5,14 @@
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use crate::cloud::CloudError;
+use crate::cloud::{Attempts, CloudError};
 use crate::env::EnvVars;
 
 /// Sorts an SDK error into the few cases the engine treats differently. The message carries AWS's
-/// own text, never a credential; `endpoint` is where the call went, for "cannot reach".
+/// own text, never a credential; `at` says where the call went and how often it was tried.
 pub(super) fn classify<E>(
     err: SdkError<E, aws_smithy_runtime_api::http::Response>,
-    endpoint: &str,
+    at: &Endpoint,
 ) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -44,18 +44,23 @@ where
                 Some("EntityAlreadyExists") => CloudError::AlreadyExists(message),
                 Some("DeleteConflict") => CloudError::DeleteConflict(message),
                 Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
-                    CloudError::Throttled(message)
+                    CloudError::Throttled {
+                        message,
+                        attempts: at.attempts,
+                    }
                 }
-                Some(code) if status.is_server_error() => {
-                    CloudError::ServerError(format!("{code}: {message}"))
-                }
+                Some(code) if status.is_server_error() => CloudError::ServerError {
+                    message: format!("{code}: {message}"),
+                    attempts: at.attempts,
+                },
                 Some(code) => CloudError::Refused {
                     code: code.to_string(),
                     message,
                 },
-                None if status.is_server_error() => {
-                    CloudError::ServerError(format!("HTTP {}", status.as_u16()))
-                }
+                None if status.is_server_error() => CloudError::ServerError {
+                    message: format!("HTTP {}", status.as_u16()),
+                    attempts: at.attempts,
+                },
                 None => CloudError::Refused {
                     code: format!("HTTP {}", status.as_u16()),
                     message: if message.is_empty() {
@@ -67,11 +72,13 @@ where
             }
         }
         SdkError::TimeoutError(_) => CloudError::Unreachable {
-            endpoint: endpoint.to_string(),
+            endpoint: at.url.clone(),
             reason: "no answer in time".into(),
+            attempts: at.attempts,
         },
         SdkError::DispatchFailure(failure) => CloudError::Unreachable {
-            endpoint: endpoint.to_string(),
+            endpoint: at.url.clone(),
+            attempts: at.attempts,
             reason: if failure.is_timeout() {
                 "no answer in time".into()
             } else {
@@ -117,6 +124,13 @@ fn xml_text(body: &str, tag: &str) -> Option<String> {
     let end = body[start..].find(&format!("</{tag}>"))? + start;
     let text = body[start..end].trim();
     (!text.is_empty()).then(|| text.to_string())
+}
+
+/// Where a client's calls go and how many times each is tried, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Endpoint {
+    pub url: String,
+    pub attempts: Attempts,
 }
 
 /// Where calls to a service go, for messages: the mount's endpoint, else the standard variables,

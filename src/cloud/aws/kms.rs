@@ -4,17 +4,17 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 use zeroize::Zeroizing;
 
-use super::errors::classify;
+use super::errors::{Endpoint, classify};
 use crate::cloud::{CloudError, DataKey, Kms, Result};
 
 pub struct AwsKms {
     client: aws_sdk_kms::Client,
     /// Where calls go, for messages.
-    at: String,
+    at: Endpoint,
 }
 
 impl AwsKms {
-    pub(super) fn new(client: aws_sdk_kms::Client, at: String) -> Self {
+    pub(super) fn new(client: aws_sdk_kms::Client, at: Endpoint) -> Self {
         AwsKms { client, at }
     }
 }

@@ -13,7 +13,7 @@ use super::{
     AccessKey, Attachment, Cloud, CloudError, NewUser, Result, StsCredentials, StsRequest,
 };
 use crate::model::CredentialType;
-use errors::classify;
+use errors::{Endpoint, classify};
 
 /// Connects to AWS with the SDK.
 #[derive(Debug, Default, Clone)]
@@ -24,8 +24,8 @@ pub struct AwsCloud {
     iam: Client,
     sts: aws_sdk_sts::Client,
     /// Where IAM and STS calls go, for messages.
-    iam_at: String,
-    sts_at: String,
+    iam_at: Endpoint,
+    sts_at: Endpoint,
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986); a document that is already JSON is
