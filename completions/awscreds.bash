@@ -16,6 +16,9 @@ _awscreds() {
             ",$1")
                 cmd="awscreds"
                 ;;
+            awscreds,audit)
+                cmd="awscreds__subcmd__audit"
+                ;;
             awscreds,delete)
                 cmd="awscreds__subcmd__delete"
                 ;;
@@ -52,6 +55,21 @@ _awscreds() {
             awscreds,write)
                 cmd="awscreds__subcmd__write"
                 ;;
+            awscreds__subcmd__audit,disable)
+                cmd="awscreds__subcmd__audit__subcmd__disable"
+                ;;
+            awscreds__subcmd__audit,enable)
+                cmd="awscreds__subcmd__audit__subcmd__enable"
+                ;;
+            awscreds__subcmd__audit,hash)
+                cmd="awscreds__subcmd__audit__subcmd__hash"
+                ;;
+            awscreds__subcmd__audit,list)
+                cmd="awscreds__subcmd__audit__subcmd__list"
+                ;;
+            awscreds__subcmd__audit,verify)
+                cmd="awscreds__subcmd__audit__subcmd__verify"
+                ;;
             awscreds__subcmd__lease,list)
                 cmd="awscreds__subcmd__lease__subcmd__list"
                 ;;
@@ -83,8 +101,124 @@ _awscreds() {
 
     case "${cmd}" in
         awscreds)
-            opts="-h -V --db --help --version mount mounts unmount read write delete list sweep lease tidy seal help"
+            opts="-h -V --db --help --version mount mounts unmount read write delete list sweep lease tidy seal audit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__audit)
+            opts="-h --db --help enable list disable hash verify"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__audit__subcmd__disable)
+            opts="-h --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__audit__subcmd__enable)
+            opts="-h --path --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__audit__subcmd__hash)
+            opts="-h --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__audit__subcmd__list)
+            opts="-h --format --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__audit__subcmd__verify)
+            opts="-h --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

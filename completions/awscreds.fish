@@ -38,6 +38,7 @@ complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "sweep" -d 'Revoke
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "lease" -d 'List, inspect, renew and revoke leases'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "tidy" -d 'Find IAM users this database created that no lease knows, and with --delete remove them'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "seal" -d 'Show or change how the database\'s secrets are sealed'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "audit" -d 'Enable, list and disable audit devices; hash a value; verify a log'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "help" -d 'Show help for a command, or Vault-style help for a path (`awscreds help aws/creds`)'
 complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -l path -d 'Where to mount it [default: the type, "aws"]' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
@@ -115,5 +116,25 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from kms" -s h -l help -d 'Print help'
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from file" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from file" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -f -a "enable" -d 'Enable an audit device, e.g. `awscreds audit enable file file_path=/var/log/awscreds.log`'
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -f -a "list" -d 'List the enabled audit devices'
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -f -a "disable" -d 'Disable an audit device (its file stays)'
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -f -a "hash" -d 'Print the HMAC of a value as the audit logs show it, to grep for a known value'
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -f -a "verify" -d 'Check an audit log: prints "ok N entries", or names the first entry changed, removed or inserted and exits 1'
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from enable" -l path -d 'Where to enable it [default: the type, "file"]' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from enable" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from list" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
+json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from disable" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from hash" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from hash" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from verify" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c awscreds -n "__fish_awscreds_using_subcommand help" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand help" -s h -l help -d 'Print help'

@@ -3,6 +3,7 @@
 //! Layers point down only: `cli` -> `output` -> `engine` -> {`store`, `cloud`} -> {`params`,
 //! `model`}. `main.rs` only calls [`cli::main`]. See ARCHITECTURE.md.
 
+pub mod audit;
 pub mod cli;
 pub mod cloud;
 pub mod engine;

@@ -339,3 +339,15 @@ pub enum Wrapping {
         key_id: String,
     },
 }
+
+/// An audit device (`audit enable file file_path=PATH`): where request and response entries go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditDevice {
+    /// Where it is enabled, without a trailing slash: `file`, `file2`.
+    pub path: String,
+    /// The device type; only `file` exists.
+    pub kind: String,
+    /// `file_path` (a path, or `stdout`), as given.
+    pub options: std::collections::BTreeMap<String, String>,
+    pub created_at: i64,
+}

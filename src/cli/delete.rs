@@ -13,7 +13,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping().await?;
+    let engine = ctx
+        .engine_after_reaping_for("delete", &args.path, &serde_json::Map::new())
+        .await?;
     let path = engine.delete(&args.path).await?;
     println!("Success! Data deleted (if it existed) at: {path}");
     Ok(ExitStatus::Success)

@@ -71,7 +71,20 @@ struct RevokeArgs {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping().await?;
+    let (operation, path) = match &args.command {
+        Command::List(a) => ("lease list", a.prefix.clone().unwrap_or_default()),
+        Command::Lookup(a) => ("lease lookup", a.id.clone()),
+        Command::Renew(a) => ("lease renew", a.id.clone()),
+        Command::Revoke(a) => (
+            "lease revoke",
+            a.id.clone()
+                .or_else(|| a.prefix.clone())
+                .unwrap_or_default(),
+        ),
+    };
+    let engine = ctx
+        .engine_after_reaping_for(operation, &path, &serde_json::Map::new())
+        .await?;
     match args.command {
         Command::List(args) => {
             let format = args.format.format;
@@ -87,21 +100,21 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
         Command::Lookup(args) => {
             let lease = engine.lease(&args.id).await?;
             let record = Record::lease_detail(&lease, chrono::Utc::now().timestamp());
-            show(&record, &args.output)?;
+            show(ctx, &record, &args.output)?;
         }
         Command::Renew(args) => {
             let (info, warning) = engine.renew(&args.id, args.increment).await?;
             if let Some(warning) = warning {
                 warn(&warning.to_string());
             }
-            show(&Record::renewed(info), &args.output)?;
+            show(ctx, &Record::renewed(info), &args.output)?;
         }
-        Command::Revoke(args) => return revoke(&engine, args).await,
+        Command::Revoke(args) => return revoke(ctx, &engine, args).await,
     }
     Ok(ExitStatus::Success)
 }
 
-async fn revoke(engine: &CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
+async fn revoke(ctx: &Context, engine: &CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
     let left_behind = |users: &[&str]| {
         if !users.is_empty() {
             warn(&format!(
@@ -113,6 +126,7 @@ async fn revoke(engine: &CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
     };
     if let Some(id) = args.id {
         let lease = engine.revoke_id(&id, args.force).await?;
+        ctx.revoked(std::slice::from_ref(&lease.id));
         if lease.kind.is_sts() {
             // Say it plainly: there is no such thing as revoking STS credentials.
             println!(
@@ -133,6 +147,7 @@ async fn revoke(engine: &CliEngine, args: RevokeArgs) -> Result<ExitStatus> {
     let (leases, report) = engine
         .revoke_prefix(&prefix, args.force, args.parallel.parallel as usize)
         .await?;
+    ctx.revoked(&report.revoked_leases);
     let sts = leases.iter().filter(|l| l.kind.is_sts()).count();
     if sts > 0 {
         warn(&format!(

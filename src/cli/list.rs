@@ -18,7 +18,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping().await?;
+    let engine = ctx
+        .engine_after_reaping_for("list", &args.path, &serde_json::Map::new())
+        .await?;
     let (path, keys) = engine.list(&args.path).await?;
     if keys.is_empty() {
         return Err(Error::NotFound { path }.into());

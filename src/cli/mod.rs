@@ -4,6 +4,7 @@
 //! [`main`] builds the one tokio runtime that every command runs on.
 
 mod args;
+mod audit;
 mod delete;
 mod help;
 mod lease;
@@ -18,12 +19,14 @@ mod tidy;
 mod unmount;
 mod write;
 
+use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::audit as audit_log;
 use crate::cloud::AwsConnector;
 use crate::engine::{Engine, Error, KeyFileDefault, SealSettings, SweepReport};
 use crate::env::EnvVars;
@@ -72,6 +75,7 @@ pub enum Command {
     Lease(lease::Args),
     Tidy(tidy::Args),
     Seal(seal::Args),
+    Audit(audit::Args),
     Help(help::Args),
 }
 
@@ -106,20 +110,30 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
-    let ctx = Context { db: cli.db };
-    match cli.command {
+    let ctx = Context {
+        db: cli.db,
+        audit: RefCell::new(None),
+    };
+    let result = dispatch(cli.command, &ctx).await;
+    ctx.finish_audit(&result);
+    result
+}
+
+async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    match command {
         Command::Help(args) => help::run(args),
-        Command::Mount(args) => mount::run(args, &ctx).await,
-        Command::Mounts(args) => mounts::run(args, &ctx).await,
-        Command::Unmount(args) => unmount::run(args, &ctx).await,
-        Command::Read(args) => read::run(args, &ctx).await,
-        Command::Write(args) => write::run(args, &ctx).await,
-        Command::Delete(args) => delete::run(args, &ctx).await,
-        Command::List(args) => list::run(args, &ctx).await,
-        Command::Sweep(args) => sweep::run(args, &ctx).await,
-        Command::Lease(args) => lease::run(args, &ctx).await,
-        Command::Tidy(args) => tidy::run(args, &ctx).await,
-        Command::Seal(args) => seal::run(args, &ctx).await,
+        Command::Audit(args) => audit::run(args, ctx).await,
+        Command::Mount(args) => mount::run(args, ctx).await,
+        Command::Mounts(args) => mounts::run(args, ctx).await,
+        Command::Unmount(args) => unmount::run(args, ctx).await,
+        Command::Read(args) => read::run(args, ctx).await,
+        Command::Write(args) => write::run(args, ctx).await,
+        Command::Delete(args) => delete::run(args, ctx).await,
+        Command::List(args) => list::run(args, ctx).await,
+        Command::Sweep(args) => sweep::run(args, ctx).await,
+        Command::Lease(args) => lease::run(args, ctx).await,
+        Command::Tidy(args) => tidy::run(args, ctx).await,
+        Command::Seal(args) => seal::run(args, ctx).await,
     }
 }
 
@@ -149,9 +163,19 @@ fn vault_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
         .collect()
 }
 
-/// What every subcommand shares: where the database is, and how to reach the engine.
+/// What every subcommand shares: where the database is, how to reach the engine, and the audit
+/// of this command.
 pub struct Context {
     db: Option<PathBuf>,
+    audit: RefCell<Option<AuditSession>>,
+}
+
+/// A command being audited: its request entry is written; its response entry is written when it
+/// ends, with what [`Context::respond`] recorded.
+struct AuditSession {
+    auditor: audit_log::Auditor,
+    request: audit_log::Request,
+    response: audit_log::Response,
 }
 
 pub type CliEngine = Engine<AwsConnector>;
@@ -168,6 +192,90 @@ impl Context {
             )
         })?;
         Ok(Location::Sqlite(dir.join("awscreds").join("awscreds.db")))
+    }
+
+    /// Opens the engine for a command that reads or changes state (`operation` on `path` with
+    /// `data`): with an audit device enabled, its request entry is written first, and a device
+    /// that cannot be written stops the command before it does anything (fail closed).
+    async fn engine_for(
+        &self,
+        operation: &str,
+        path: &str,
+        data: &serde_json::Map<String, serde_json::Value>,
+    ) -> anyhow::Result<CliEngine> {
+        let engine = self.engine().await?;
+        if let Some(auditor) = engine.auditor().await? {
+            let mounts = engine.mounts().await?;
+            let mount = mounts
+                .iter()
+                .filter(|m| path == m.path || path.starts_with(&format!("{}/", m.path)))
+                .max_by_key(|m| m.path.len())
+                .map(|m| m.path.clone());
+            let request = audit_log::Request {
+                id: uuid::Uuid::new_v4().to_string(),
+                operation: operation.to_string(),
+                path: path.to_string(),
+                mount,
+                data: data.clone(),
+            };
+            auditor.request(&request).map_err(|e| Error::AuditFailed {
+                message: e.to_string(),
+            })?;
+            *self.audit.borrow_mut() = Some(AuditSession {
+                auditor,
+                request,
+                response: audit_log::Response::default(),
+            });
+        }
+        Ok(engine)
+    }
+
+    /// [`Context::engine_for`], then the reaping that every command but `sweep` does first.
+    async fn engine_after_reaping_for(
+        &self,
+        operation: &str,
+        path: &str,
+        data: &serde_json::Map<String, serde_json::Value>,
+    ) -> anyhow::Result<CliEngine> {
+        let engine = self.engine_for(operation, path, data).await?;
+        self.reap(&engine).await;
+        Ok(engine)
+    }
+
+    /// What the command returned, for its response entry.
+    fn respond(&self, record: &output::Record) {
+        if let Some(session) = self.audit.borrow_mut().as_mut() {
+            session.response.data = record.data.clone();
+            session.response.lease_id = record.lease.as_ref().map(|l| l.id.clone());
+        }
+    }
+
+    /// Leases the command revoked, for its response entry.
+    fn revoked(&self, ids: &[String]) {
+        if let Some(session) = self.audit.borrow_mut().as_mut() {
+            session.response.revoked.extend(ids.iter().cloned());
+        }
+    }
+
+    /// Writes the response entry of an audited command. The command has acted by now, so a
+    /// device that fails here only gets a warning.
+    fn finish_audit(&self, result: &anyhow::Result<ExitStatus>) {
+        let Some(session) = self.audit.borrow_mut().take() else {
+            return;
+        };
+        let error = result.as_ref().err().map(|e| {
+            e.chain()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(": ")
+        });
+        if let Err(e) =
+            session
+                .auditor
+                .response(&session.request, &session.response, error.as_deref())
+        {
+            warn(&e.to_string());
+        }
     }
 
     /// Opens the store; no AWS client is built until a command needs one.
@@ -200,16 +308,17 @@ impl Context {
         Ok(engine)
     }
 
-    /// Opens the engine and first revokes expired leases, within a few seconds; what goes wrong
-    /// there is only a warning, so that a slow AWS never breaks an unrelated command.
-    async fn engine_after_reaping(&self) -> anyhow::Result<CliEngine> {
-        let engine = self.engine().await?;
+    /// Revokes expired leases, within a few seconds; what goes wrong there is only a warning,
+    /// so that a slow AWS never breaks an unrelated command.
+    async fn reap(&self, engine: &CliEngine) {
         match engine.reap().await {
             Ok(None) => {}
-            Ok(Some(report)) => warn_about(&report),
+            Ok(Some(report)) => {
+                self.revoked(&report.revoked_leases);
+                warn_about(&report);
+            }
             Err(e) => warn(&format!("could not reap expired leases: {}", e.chain())),
         }
-        Ok(engine)
     }
 }
 
@@ -271,7 +380,8 @@ fn print(f: impl FnOnce(&mut dyn Write) -> output::Result) -> anyhow::Result<()>
 }
 
 /// Prints a record as `--format` and `--field` ask.
-fn show(record: &output::Record, out: &args::OutputArgs) -> anyhow::Result<()> {
+fn show(ctx: &Context, record: &output::Record, out: &args::OutputArgs) -> anyhow::Result<()> {
+    ctx.respond(record);
     let (format, field) = (out.format.format, out.field.as_deref());
     print(|w| output::record(w, record, format, field, stdout_is_tty()))
 }

@@ -17,7 +17,13 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping().await?;
+    let engine = ctx
+        .engine_after_reaping_for(
+            "mount",
+            args.path.as_deref().unwrap_or(&args.kind),
+            &serde_json::Map::from_iter([("type".into(), args.kind.clone().into())]),
+        )
+        .await?;
     let mount = engine.mount(&args.kind, args.path.as_deref()).await?;
     println!("Successfully mounted '{}' at '{}'!", mount.kind, mount.path);
     Ok(ExitStatus::Success)

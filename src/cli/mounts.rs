@@ -12,7 +12,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping().await?;
+    let engine = ctx
+        .engine_after_reaping_for("mounts", "", &serde_json::Map::new())
+        .await?;
     let mounts = engine.mounts().await?;
     print(|out| output::mounts(out, &mounts, args.format.format))?;
     Ok(ExitStatus::Success)

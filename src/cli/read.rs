@@ -22,7 +22,9 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
     let data = kv::parse(&args.data, &mut std::io::stdin()).map_err(crate::engine::Error::from)?;
-    let engine = ctx.engine_after_reaping().await?;
+    let engine = ctx
+        .engine_after_reaping_for("read", &args.path, &data)
+        .await?;
     if let Some(field) = &args.output.field {
         engine.check_field(&args.path, field).await?;
     }
@@ -32,6 +34,6 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
             warn(&warning.to_string());
         }
     }
-    show(&Record::read(&read), &args.output)?;
+    show(ctx, &Record::read(&read), &args.output)?;
     Ok(ExitStatus::Success)
 }

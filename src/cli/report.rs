@@ -146,6 +146,11 @@ pub fn hint(e: &Error) -> Option<String> {
             ),
             KeyFileError::NotAKey { .. } | KeyFileError::Io { .. } => return None,
         },
+        Error::AuditFailed { .. } => {
+            "fix the device (disk, permissions), or awscreds audit disable PATH; awscreds \
+             audit list shows the devices"
+                .into()
+        }
         Error::Sealing { .. } => "awscreds seal status shows how the database is sealed".into(),
     };
     Some(hint)

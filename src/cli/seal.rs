@@ -56,7 +56,23 @@ struct FileArgs {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine().await?;
+    let (operation, data) = match &args.command {
+        Command::Status(_) => ("seal status", serde_json::Map::new()),
+        Command::Rotate(_) => ("seal rotate", serde_json::Map::new()),
+        Command::Kms(a) => (
+            "seal kms",
+            serde_json::Map::from_iter([("key_id".into(), a.key_id.clone().into())]),
+        ),
+        Command::File(a) => (
+            "seal file",
+            serde_json::Map::from_iter(
+                a.path
+                    .iter()
+                    .map(|p| ("path".to_string(), p.display().to_string().into())),
+            ),
+        ),
+    };
+    let engine = ctx.engine_for(operation, "", &data).await?;
     match args.command {
         Command::Status(args) => {
             let status = engine.seal_status().await?;

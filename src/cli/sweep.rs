@@ -30,7 +30,13 @@ const _: () = assert!(
 );
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine().await?;
+    let engine = ctx
+        .engine_for(
+            "sweep",
+            "",
+            &serde_json::Map::from_iter([("pending_timeout".into(), args.pending_timeout.into())]),
+        )
+        .await?;
     let options = SweepOptions {
         pending_timeout: args.pending_timeout as i64,
         parallel: args.parallel.parallel as usize,
@@ -55,6 +61,7 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
         bar.finish_and_clear();
     }
     let report = report?;
+    ctx.revoked(&report.revoked_leases);
     warn_about(&report);
     print(|out| output::sweep_summary(out, &report))?;
     Ok(if report.failed.is_empty() {

@@ -19,7 +19,13 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping().await?;
+    let engine = ctx
+        .engine_after_reaping_for(
+            "tidy",
+            "",
+            &serde_json::Map::from_iter([("delete".into(), args.delete.into())]),
+        )
+        .await?;
     let report = engine.tidy(args.delete).await?;
     let format = args.format.format;
     for mount in &report.skipped {

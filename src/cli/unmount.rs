@@ -14,7 +14,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx.engine_after_reaping().await?;
+    let engine = ctx
+        .engine_after_reaping_for("unmount", &args.path, &serde_json::Map::new())
+        .await?;
     let revoked = engine.unmount(&args.path).await?;
     let path = args.path.trim_matches('/');
     println!("Successfully unmounted '{path}' ({revoked} leases revoked)");

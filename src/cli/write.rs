@@ -28,7 +28,9 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
     let mut data = kv::parse(&args.data, &mut std::io::stdin()).map_err(Error::from)?;
-    let engine = ctx.engine_after_reaping().await?;
+    let engine = ctx
+        .engine_after_reaping_for("write", &args.path, &data)
+        .await?;
     if let Some(field) = &args.output.field {
         engine.check_field(&args.path, field).await?;
     }
@@ -57,14 +59,14 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
         Written::Stored(path) => println!("Success! Data written to: {path}"),
         Written::Issued(issued) => {
             warn_all(&issued.warnings);
-            show(&Record::issued(&issued), &args.output)?;
+            show(ctx, &Record::issued(&issued), &args.output)?;
         }
         Written::Rotated {
             access_key,
             warnings,
         } => {
             warn_all(&warnings);
-            show(&Record::rotated(&access_key), &args.output)?;
+            show(ctx, &Record::rotated(&access_key), &args.output)?;
         }
     }
     Ok(ExitStatus::Success)

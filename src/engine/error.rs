@@ -96,6 +96,9 @@ pub enum Error {
     /// Sealing or unsealing a secret failed.
     #[error("cannot unseal the database's secrets: {message}")]
     Sealing { message: String },
+    /// An enabled audit device cannot be written: nothing was done (fail closed).
+    #[error("{message}; nothing was done")]
+    AuditFailed { message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// An AWS call failed; `action` says what awscreds was doing, `after` what it did about it.

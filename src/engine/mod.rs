@@ -8,6 +8,7 @@
 //! and the lease lifecycle: `issue.rs` (every IAM call of issuing, in order), `teardown.rs`
 //! (deleting an IAM user), `revoke.rs`, `sweep.rs`, `leases.rs` (lookup, renew); `tidy.rs`.
 
+mod audit;
 mod error;
 mod issue;
 mod leases;

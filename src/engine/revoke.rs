@@ -109,14 +109,18 @@ impl<C: Connector> Engine<C> {
             .store
             .claim_prefix(&self.lease_prefix(prefix).await?, now + HOLD)
             .await?;
-        let report = RefCell::new(SweepReport::default());
         if force {
             for lease in &leases {
                 self.store.delete_lease(&lease.id).await?;
             }
-            report.borrow_mut().revoked = leases.len();
-            return Ok((leases, report.into_inner()));
+            let report = SweepReport {
+                revoked: leases.len(),
+                revoked_leases: leases.iter().map(|l| l.id.clone()).collect(),
+                ..SweepReport::default()
+            };
+            return Ok((leases, report));
         }
+        let report = RefCell::new(SweepReport::default());
         futures_util::stream::iter(&leases)
             .for_each_concurrent(parallel.max(1), |lease| {
                 let report = &report;

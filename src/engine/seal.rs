@@ -132,6 +132,30 @@ impl<C: Connector> Engine<C> {
         }
     }
 
+    /// The key that HMACs audit values, made (and sealed) on first use.
+    pub(super) async fn audit_key(&self) -> Result<SecretKey> {
+        let aad = crypto::aad_audit_key(&self.store.db_id().await?);
+        let data_key = self.data_key().await?;
+        let sealed = match self.store.audit_key().await? {
+            Some(sealed) => sealed,
+            None => {
+                let key = SecretKey::generate().map_err(sealing)?;
+                let sealed = data_key.seal(&aad, key.as_bytes()).map_err(sealing)?;
+                if self.store.create_audit_key(&sealed).await? {
+                    return Ok(key);
+                }
+                self.store
+                    .audit_key()
+                    .await?
+                    .ok_or_else(|| sealing("the audit key vanished"))?
+            }
+        };
+        let bytes = data_key
+            .open(&aad, &sealed)
+            .map_err(|_| sealing("the audit key does not open"))?;
+        SecretKey::from_bytes(&bytes).ok_or_else(|| sealing("the audit key is damaged"))
+    }
+
     /// Seals a mount's root secret key.
     pub(super) async fn seal_root_secret(&self, mount: &str, secret: &str) -> Result<Vec<u8>> {
         let key = self.data_key().await?;
@@ -187,7 +211,7 @@ impl<C: Connector> Engine<C> {
             .seal_record()
             .await?
             .ok_or_else(|| sealing("no seal record after sealing"))?;
-        self.store.replace_seal(&record, &sealed).await?;
+        self.store.replace_seal(&record, &sealed, None).await?;
         self.store.compact().await?;
         Ok(())
     }
@@ -235,12 +259,24 @@ impl<C: Connector> Engine<C> {
             .ok_or_else(|| sealing("no seal record after sealing"))?;
         let new_key = SecretKey::generate().map_err(sealing)?;
         let configs = self.resealed(&old_key, &new_key).await?;
+        let audit_key = match self.store.audit_key().await? {
+            Some(sealed) => {
+                let aad = crypto::aad_audit_key(&self.store.db_id().await?);
+                let key = old_key
+                    .open(&aad, &sealed)
+                    .map_err(|_| sealing("the audit key does not open"))?;
+                Some(new_key.seal(&aad, &key).map_err(sealing)?)
+            }
+            None => None,
+        };
         let wrapped_key = self.wrap(&record.wrapping, &new_key).await?;
         let record = SealRecord {
             wrapping: record.wrapping,
             wrapped_key,
         };
-        self.store.replace_seal(&record, &configs).await?;
+        self.store
+            .replace_seal(&record, &configs, audit_key.as_deref())
+            .await?;
         *self.data_key.borrow_mut() = Some(new_key);
         Ok(configs.len())
     }
@@ -253,7 +289,7 @@ impl<C: Connector> Engine<C> {
             wrapping,
             wrapped_key,
         };
-        self.store.replace_seal(&record, &[]).await?;
+        self.store.replace_seal(&record, &[], None).await?;
         Ok(())
     }
 

@@ -53,6 +53,8 @@ pub struct Failure {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepReport {
     pub revoked: usize,
+    /// The ids of the leases revoked (for the audit log).
+    pub revoked_leases: Vec<String>,
     /// Pending leases whose user IAM does not show yet (eventual consistency): kept for later.
     pub waiting: usize,
     pub failed: Vec<Failure>,
@@ -171,7 +173,10 @@ impl<C: Connector> Engine<C> {
         let outcome = self.revoke_lease(lease, pending_timeout).await;
         let mut report = report.borrow_mut();
         match outcome {
-            Ok(Revoked::Done) => report.revoked += 1,
+            Ok(Revoked::Done) => {
+                report.revoked += 1;
+                report.revoked_leases.push(lease.id.clone());
+            }
             Ok(Revoked::Waiting) => report.waiting += 1,
             Err(e) => report.failed.push(Failure {
                 lease_id: lease.id.clone(),

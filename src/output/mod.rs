@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::engine::{Error, Orphan, SealStatus, SweepReport};
-use crate::model::{Lease, LeaseState, Mount};
+use crate::model::{AuditDevice, Lease, LeaseState, Mount};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
@@ -242,6 +242,37 @@ pub fn orphans(out: &mut dyn Write, orphans: &[Orphan], format: Format) -> Resul
                 .map(|o| vec![o.mount.clone(), o.iam_user.clone(), status(o)])
                 .collect();
             columns(out, &["Mount", "IAM user", "Status"], &rows)
+        }
+    }
+}
+
+/// `audit list`: the enabled devices and their options.
+pub fn audit_devices(out: &mut dyn Write, devices: &[AuditDevice], format: Format) -> Result {
+    match format {
+        Format::Json => {
+            let map: Map<String, Value> = devices
+                .iter()
+                .map(|d| {
+                    let info = serde_json::json!({
+                        "type": d.kind,
+                        "options": d.options,
+                        "created": timestamp(d.created_at),
+                    });
+                    (format!("{}/", d.path), info)
+                })
+                .collect();
+            json_out(out, &map)
+        }
+        Format::Table => {
+            let rows: Vec<Vec<String>> = devices
+                .iter()
+                .map(|d| {
+                    let options: Vec<String> =
+                        d.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    vec![format!("{}/", d.path), d.kind.clone(), options.join(" ")]
+                })
+                .collect();
+            columns(out, &["Path", "Type", "Options"], &rows)
         }
     }
 }

@@ -11,7 +11,9 @@ pub use sqlite::SqliteStore;
 
 use std::path::PathBuf;
 
-use crate::model::{Attachment, Lease, LeaseConfig, Mount, Role, RootConfig, SealRecord};
+use crate::model::{
+    Attachment, AuditDevice, Lease, LeaseConfig, Mount, Role, RootConfig, SealRecord,
+};
 use crate::params::one_line;
 
 /// Backend-neutral: what went wrong, never which driver said so.
@@ -167,13 +169,22 @@ pub trait Store {
     async fn seal_record(&self) -> Result<Option<SealRecord>>;
     /// Records the first seal; false (and nothing changed) when another process was first.
     async fn create_seal_record(&self, record: &SealRecord) -> Result<bool>;
-    /// Changes the seal and the root configurations sealed under it, in one transaction: after a
-    /// crash, either all are the old or all are the new.
+    /// Changes the seal, the root configurations and the audit key sealed under it, in one
+    /// transaction: after a crash, either all are the old or all are the new.
     async fn replace_seal(
         &self,
         record: &SealRecord,
         configs: &[(String, RootConfig)],
+        audit_key: Option<&[u8]>,
     ) -> Result<()>;
+    /// The audit key (sealed), which HMACs the values in audit logs; `None` before the first.
+    async fn audit_key(&self) -> Result<Option<Vec<u8>>>;
+    /// Records the first audit key; false (and nothing changed) when another process was first.
+    async fn create_audit_key(&self, sealed: &[u8]) -> Result<bool>;
+    async fn audit_devices(&self) -> Result<Vec<AuditDevice>>;
+    /// Fails with `Exists` when a device has that path.
+    async fn add_audit_device(&self, device: &AuditDevice) -> Result<()>;
+    async fn remove_audit_device(&self, path: &str) -> Result<bool>;
     /// Rewrites the storage so that nothing deleted or overwritten (a secret in the clear, say)
     /// remains readable in its files.
     async fn compact(&self) -> Result<()>;

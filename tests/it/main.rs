@@ -6,6 +6,7 @@ mod proxy;
 mod state;
 mod support;
 
+mod audit;
 mod cli;
 mod credtypes;
 mod errors;

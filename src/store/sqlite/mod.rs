@@ -17,7 +17,8 @@ use owner::{OwnerGuard, OwnerLocks};
 
 use super::{Activation, Result, Store, StoreError};
 use crate::model::{
-    CredentialType, Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig, SealRecord,
+    AuditDevice, CredentialType, Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig,
+    SealRecord,
 };
 
 /// Applied in order; `PRAGMA user_version` records how many have run.
@@ -26,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_lease_owner.sql"),
     include_str!("migrations/0003_lease_attached.sql"),
     include_str!("migrations/0004_lease_kind.sql"),
+    include_str!("migrations/0005_audit_devices.sql"),
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -201,6 +203,11 @@ fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<Lease> {
 /// range scan of the primary key (SQLite compares text bytewise; U+10FFFF sorts last in UTF-8).
 fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
+}
+
+fn base64_text(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -506,6 +513,7 @@ impl Store for SqliteStore {
         &self,
         record: &SealRecord,
         configs: &[(String, RootConfig)],
+        audit_key: Option<&[u8]>,
     ) -> Result<()> {
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
@@ -513,6 +521,12 @@ impl Store for SqliteStore {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [to_json(record)],
         )?;
+        if let Some(key) = audit_key {
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'audit_key'",
+                [base64_text(key)],
+            )?;
+        }
         for (mount, config) in configs {
             tx.execute(
                 "UPDATE mounts SET root_config = ?1 WHERE path = ?2",
@@ -521,6 +535,87 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    async fn audit_key(&self) -> Result<Option<Vec<u8>>> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'audit_key'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        text.map(|t| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(t)
+                .map_err(|e| StoreError::Corrupt {
+                    what: "audit key".into(),
+                    reason: e.to_string(),
+                })
+        })
+        .transpose()
+    }
+
+    async fn create_audit_key(&self, sealed: &[u8]) -> Result<bool> {
+        Ok(self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('audit_key', ?1) ON CONFLICT (key) DO NOTHING",
+            [base64_text(sealed)],
+        )? == 1)
+    }
+
+    async fn audit_devices(&self) -> Result<Vec<AuditDevice>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, kind, options, created_at FROM audit_devices ORDER BY path",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut devices = Vec::new();
+        for row in rows {
+            let (path, kind, options, created_at) = row?;
+            let options = serde_json::from_str(&options).map_err(|e| StoreError::Corrupt {
+                what: format!("audit device {path}"),
+                reason: e.to_string(),
+            })?;
+            devices.push(AuditDevice {
+                path,
+                kind,
+                options,
+                created_at,
+            });
+        }
+        Ok(devices)
+    }
+
+    async fn add_audit_device(&self, device: &AuditDevice) -> Result<()> {
+        let inserted = self.conn.execute(
+            "INSERT INTO audit_devices (path, kind, options, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (path) DO NOTHING",
+            params![
+                device.path,
+                device.kind,
+                to_json(&device.options),
+                device.created_at
+            ],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::Exists {
+                what: format!("an audit device at '{}'", device.path),
+            });
+        }
+        Ok(())
+    }
+
+    async fn remove_audit_device(&self, path: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM audit_devices WHERE path = ?1", [path])?
+            > 0)
     }
 
     async fn compact(&self) -> Result<()> {
