@@ -21,4 +21,9 @@ impl EnvVars {
     pub const AWS_ENDPOINT_URL_KMS: &'static str = "AWS_ENDPOINT_URL_KMS";
     /// The key file that wraps the database's data key [default: `<database>.key`].
     pub const AWSCREDS_SEAL_KEY_FILE: &'static str = "AWSCREDS_SEAL_KEY_FILE";
+    /// The calling user, as audit entries name it (then LOGNAME, then the uid's name).
+    pub const USER: &'static str = "USER";
+    pub const LOGNAME: &'static str = "LOGNAME";
+    /// This host's name, for audit entries, when the kernel does not say.
+    pub const HOSTNAME: &'static str = "HOSTNAME";
 }

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value, json};
 
+use crate::env::EnvVars;
 use crate::seal::SecretKey;
 
 /// What `file_path=stdout` means: entries go to standard output.
@@ -81,7 +82,7 @@ pub struct Client {
 impl Client {
     /// The calling OS user and this host.
     pub fn current() -> Client {
-        let user = ["USER", "LOGNAME"]
+        let user = [EnvVars::USER, EnvVars::LOGNAME]
             .iter()
             .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
             .or_else(user_from_passwd)
@@ -91,7 +92,7 @@ impl Client {
             .map(|h| h.trim().to_string())
             .ok()
             .filter(|h| !h.is_empty())
-            .or_else(|| std::env::var("HOSTNAME").ok())
+            .or_else(|| std::env::var(EnvVars::HOSTNAME).ok())
             .unwrap_or_else(|| "unknown".into());
         Client { user, host }
     }
