@@ -47,7 +47,7 @@ pub struct SealStatus {
     pub wrapping: &'static str,
     /// The key file's path or the KMS key id.
     pub key: String,
-    /// How many secrets are sealed.
+    /// How many secrets are sealed: root secret keys, and the audit key once there is one.
     pub secrets: usize,
 }
 
@@ -217,7 +217,7 @@ impl<C: Connector> Engine<C> {
     }
 
     pub async fn seal_status(&self) -> Result<SealStatus> {
-        let mut secrets = 0;
+        let mut secrets = usize::from(self.store.audit_key().await?.is_some());
         for mount in self.store.mounts().await? {
             if let Some(config) = self.store.root_config(&mount.path).await? {
                 secrets += usize::from(!config.sealed_secret_key.is_empty());
@@ -278,7 +278,7 @@ impl<C: Connector> Engine<C> {
             .replace_seal(&record, &configs, audit_key.as_deref())
             .await?;
         *self.data_key.borrow_mut() = Some(new_key);
-        Ok(configs.len())
+        Ok(configs.len() + usize::from(audit_key.is_some()))
     }
 
     /// `seal kms KEY_ID` / `seal file [PATH]`: the same data key, wrapped another way.

@@ -172,6 +172,14 @@ fn verify_finds_the_first_entry_changed_removed_or_inserted() {
     env.run(["audit", "verify", &path])
         .ok()
         .stdout_is("ok 4 entries\n");
+    // The audit key is sealed like the root key, and a new data key keeps it (and the log good).
+    assert_eq!(env.run(["seal", "status"]).ok().table()["secrets"], "2");
+    env.run(["seal", "rotate"])
+        .ok()
+        .stdout_is("Success! Rotated the data key; re-sealed 2 secrets\n");
+    let verified = env.run(["audit", "verify", &path]).ok();
+    assert_eq!(verified.stdout, "ok 8 entries\n");
+    let lines: Vec<String> = lines.into_iter().take(4).collect();
 
     let tampered = env.dir.path().join("tampered.log").display().to_string();
     let check = |lines: &[String], message: &str| {

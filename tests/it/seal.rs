@@ -273,10 +273,8 @@ fn kms_wraps_the_data_key_so_that_no_key_file_is_needed() {
         key_file(&env).display()
     ));
     assert_eq!(mode(&key_file(&env)), 0o600);
-    let plain = Env {
-        vars: Vec::new(),
-        ..env
-    };
+    let mut plain = env;
+    plain.vars.clear();
     plain.issue("aws/creds/seal_kms");
     assert_eq!(
         plain.run(["seal", "status"]).ok().table()["wrapping"],

@@ -50,6 +50,50 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
     pub vars: Vec<(String, String)>,
+    /// Files the test itself wrote (`Env::file`), which may hold what it chose to.
+    written: std::cell::RefCell<Vec<PathBuf>>,
+}
+
+/// Every test checks, when its Env goes, that no file awscreds left in its directory (the
+/// database and what is beside it, audit logs, key files) holds the root secret keys it was
+/// given in the clear.
+impl Drop for Env {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let mut secrets = vec![SEED_SECRET_KEY.to_string()];
+        if let Some((_, admin)) = AUTH_ADMIN.get() {
+            secrets.push(admin.clone());
+        }
+        let written = self.written.borrow();
+        for file in files_under(self.dir.path()) {
+            if written.contains(&file) {
+                continue;
+            }
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            for secret in &secrets {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{} holds a root secret key in the clear",
+                    file.display()
+                );
+            }
+        }
+    }
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
 
 impl Env {
@@ -60,6 +104,7 @@ impl Env {
             dir,
             db,
             vars: Vec::new(),
+            written: Default::default(),
         }
     }
 
@@ -138,6 +183,7 @@ impl Env {
     pub fn file(&self, name: &str, contents: &str) -> String {
         let path = self.dir.path().join(name);
         std::fs::write(&path, contents).unwrap();
+        self.written.borrow_mut().push(path.clone());
         path.display().to_string()
     }
 
@@ -763,11 +809,12 @@ pub fn auth_endpoint() -> String {
     )
 }
 
+static AUTH_ADMIN: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+
 /// An administrator of the signature-checking emulator: (access key, secret key). Made once,
 /// with the 4 unsigned calls that emulator allows.
 pub fn auth_admin() -> &'static (String, String) {
-    static ADMIN: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
-    ADMIN.get_or_init(|| {
+    AUTH_ADMIN.get_or_init(|| {
         let iam = Iam::at(&auth_endpoint());
         iam.call(|c| {
             let c = c.clone();
