@@ -19,8 +19,14 @@ _awscreds() {
             awscreds,audit)
                 cmd="awscreds__subcmd__audit"
                 ;;
+            awscreds,credential-process)
+                cmd="awscreds__subcmd__credential__subcmd__process"
+                ;;
             awscreds,delete)
                 cmd="awscreds__subcmd__delete"
+                ;;
+            awscreds,exec)
+                cmd="awscreds__subcmd__exec"
                 ;;
             awscreds,help)
                 cmd="awscreds__subcmd__help"
@@ -101,7 +107,7 @@ _awscreds() {
 
     case "${cmd}" in
         awscreds)
-            opts="-h -V --db --help --version mount mounts unmount read write delete list sweep lease tidy seal audit help"
+            opts="-h -V --db --help --version mount mounts unmount read exec credential-process write delete list sweep lease tidy seal audit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -234,6 +240,32 @@ _awscreds() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        awscreds__subcmd__credential__subcmd__process)
+            opts="-h --window --revoke --wait --no-wait --wait-timeout --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         awscreds__subcmd__delete)
             opts="-h --db --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -241,6 +273,32 @@ _awscreds() {
                 return 0
             fi
             case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__exec)
+            opts="-h --ttl --wait --no-wait --wait-timeout --nested --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -311,14 +369,18 @@ _awscreds() {
             return 0
             ;;
         awscreds__subcmd__lease__subcmd__lookup)
-            opts="-h --format --field --db --help"
+            opts="-h --format --profile-name --field --db --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json env export credential_process ini" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --field)
@@ -337,7 +399,7 @@ _awscreds() {
             return 0
             ;;
         awscreds__subcmd__lease__subcmd__renew)
-            opts="-h --increment --format --field --db --help"
+            opts="-h --increment --format --profile-name --field --db --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,7 +410,11 @@ _awscreds() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json env export credential_process ini" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --field)
@@ -459,17 +525,25 @@ _awscreds() {
             return 0
             ;;
         awscreds__subcmd__read)
-            opts="-h --format --field --db --help"
+            opts="-h --format --profile-name --field --wait --no-wait --wait-timeout --db --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json env export credential_process ini" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -645,14 +719,18 @@ _awscreds() {
             return 0
             ;;
         awscreds__subcmd__write)
-            opts="-h --format --field --db --help"
+            opts="-h --format --profile-name --field --db --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json env export credential_process ini" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --field)

@@ -31,6 +31,8 @@ complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "mount" -d 'Mount 
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "mounts" -d 'List the mounts'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "unmount" -d 'Revoke every lease of a mount, then remove it with its configuration and roles'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "read" -d 'Read data at a path; reading MOUNT/creds/ROLE issues new credentials'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "exec" -d 'Run a command with new credentials, and take them back when it ends'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "credential-process" -d 'Print credentials as the AWS CLI and SDKs\' credential_process wants them, reusing a lease'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "write" -d 'Write data to a path'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "delete" -d 'Delete data at a path, e.g. a role'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "list" -d 'List the keys at a path, e.g. the roles of a mount'
@@ -49,13 +51,40 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand mounts" -l db -d 'The 
 complete -c awscreds -n "__fish_awscreds_using_subcommand mounts" -s h -l help -d 'Print help'
 complete -c awscreds -n "__fish_awscreds_using_subcommand unmount" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand unmount" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
-json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l format -d 'Output format; Vault\'s -format=json is accepted too. env, export, credential_process and ini print credentials as programs take them (creds/ and sts/ paths only)' -r -f -a "table\t''
+json\t''
+env\t'KEY=VALUE lines: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (STS), AWS_CREDENTIAL_EXPIRATION, AWS_REGION, AWS_DEFAULT_REGION, AWSCREDS_LEASE_ID'
+export\t'The same as `export KEY=\'VALUE\'`, for eval in sh, bash and zsh'
+credential_process\t'The AWS credential_process JSON (Version 1)'
+ini\t'A profile section for ~/.aws/credentials (--profile-name)'"
+complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l profile-name -d 'The profile name of --format ini [default: the role\'s name]' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l field -d 'Print only this field\'s value (no trailing newline when not on a terminal), for scripts; Vault\'s -field=NAME is accepted too' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l wait-timeout -d 'The longest wait; then the key is handed out with a warning (it may work a little later)' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l wait -d 'Wait until a new IAM access key works (GetCallerIdentity with it succeeds) before handing it out [default: off for read and write, on for exec and credential-process]'
+complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l no-wait -d 'Hand out a new key at once, even if it does not work yet'
 complete -c awscreds -n "__fish_awscreds_using_subcommand read" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c awscreds -n "__fish_awscreds_using_subcommand write" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
-json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l ttl -d 'TTL of STS credentials (the same as ttl=D)' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l wait-timeout -d 'The longest wait; then the key is handed out with a warning (it may work a little later)' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l wait -d 'Wait until a new IAM access key works (GetCallerIdentity with it succeeds) before handing it out [default: off for read and write, on for exec and credential-process]'
+complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l no-wait -d 'Hand out a new key at once, even if it does not work yet'
+complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l nested -d 'Allow running inside another awscreds exec (whose credentials might then be the root credentials of this one)'
+complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l window -d 'Hand out new credentials when less than this is left (botocore refreshes 15 minutes before Expiration)' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l wait-timeout -d 'The longest wait; then the key is handed out with a warning (it may work a little later)' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l revoke -d 'Revoke the kept lease(s) of PATH now (the end of a work session) and print nothing else'
+complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l wait -d 'Wait until a new IAM access key works (GetCallerIdentity with it succeeds) before handing it out [default: off for read and write, on for exec and credential-process]'
+complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l no-wait -d 'Hand out a new key at once, even if it does not work yet'
+complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand write" -l format -d 'Output format; Vault\'s -format=json is accepted too. env, export, credential_process and ini print credentials as programs take them (creds/ and sts/ paths only)' -r -f -a "table\t''
+json\t''
+env\t'KEY=VALUE lines: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (STS), AWS_CREDENTIAL_EXPIRATION, AWS_REGION, AWS_DEFAULT_REGION, AWSCREDS_LEASE_ID'
+export\t'The same as `export KEY=\'VALUE\'`, for eval in sh, bash and zsh'
+credential_process\t'The AWS credential_process JSON (Version 1)'
+ini\t'A profile section for ~/.aws/credentials (--profile-name)'"
+complete -c awscreds -n "__fish_awscreds_using_subcommand write" -l profile-name -d 'The profile name of --format ini [default: the role\'s name]' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand write" -l field -d 'Print only this field\'s value (no trailing newline when not on a terminal), for scripts; Vault\'s -field=NAME is accepted too' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand write" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand write" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -79,17 +108,27 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen
 json\t''"
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
-complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
-json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l format -d 'Output format; Vault\'s -format=json is accepted too. env, export, credential_process and ini print credentials as programs take them (creds/ and sts/ paths only)' -r -f -a "table\t''
+json\t''
+env\t'KEY=VALUE lines: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (STS), AWS_CREDENTIAL_EXPIRATION, AWS_REGION, AWS_DEFAULT_REGION, AWSCREDS_LEASE_ID'
+export\t'The same as `export KEY=\'VALUE\'`, for eval in sh, bash and zsh'
+credential_process\t'The AWS credential_process JSON (Version 1)'
+ini\t'A profile section for ~/.aws/credentials (--profile-name)'"
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l profile-name -d 'The profile name of --format ini [default: the role\'s name]' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l field -d 'Print only this field\'s value (no trailing newline when not on a terminal), for scripts; Vault\'s -field=NAME is accepted too' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
-complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l increment -d 'The new time to live, from now [default: the mount\'s lease]' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
-json\t''"
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l format -d 'Output format; Vault\'s -format=json is accepted too. env, export, credential_process and ini print credentials as programs take them (creds/ and sts/ paths only)' -r -f -a "table\t''
+json\t''
+env\t'KEY=VALUE lines: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (STS), AWS_CREDENTIAL_EXPIRATION, AWS_REGION, AWS_DEFAULT_REGION, AWSCREDS_LEASE_ID'
+export\t'The same as `export KEY=\'VALUE\'`, for eval in sh, bash and zsh'
+credential_process\t'The AWS credential_process JSON (Version 1)'
+ini\t'A profile section for ~/.aws/credentials (--profile-name)'"
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l profile-name -d 'The profile name of --format ini [default: the role\'s name]' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l field -d 'Print only this field\'s value (no trailing newline when not on a terminal), for scripts; Vault\'s -field=NAME is accepted too' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
-complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l prefix -d 'Revoke every lease under this path, e.g. aws/creds/deploy (every lease of that role)' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l parallel -d 'Revocations in flight at once' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F

@@ -21,6 +21,22 @@ impl EnvVars {
     pub const AWS_ENDPOINT_URL_KMS: &'static str = "AWS_ENDPOINT_URL_KMS";
     /// The key file that wraps the database's data key [default: `<database>.key`].
     pub const AWSCREDS_SEAL_KEY_FILE: &'static str = "AWSCREDS_SEAL_KEY_FILE";
+    /// Set by `awscreds exec` for its program: the lease that takes its credentials back. An
+    /// `exec` that finds it refuses unless `--nested`.
+    pub const AWSCREDS_LEASE_ID: &'static str = "AWSCREDS_LEASE_ID";
+    /// Removed from the environment of a program run by `exec`: they would pick other
+    /// credentials than the ones it hands over.
+    pub const EXEC_REMOVED: [&'static str; 9] = [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SECURITY_TOKEN",
+        "AWS_SESSION_TOKEN",
+        "AWS_CREDENTIAL_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
+        "AWS_SDK_LOAD_CONFIG",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ];
     /// The calling user, as audit entries name it (then LOGNAME, then the uid's name).
     pub const USER: &'static str = "USER";
     pub const LOGNAME: &'static str = "LOGNAME";

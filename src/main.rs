@@ -2,5 +2,5 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let status = awscreds::cli::main(std::env::args_os());
-    ExitCode::from(status as u8)
+    ExitCode::from(status.code())
 }

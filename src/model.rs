@@ -256,6 +256,11 @@ pub struct Lease {
     /// active, so that revoking removes exactly that without listing first. `None` for a pending
     /// lease (issuing may have stopped anywhere) and for leases older than this field.
     pub attached: Option<Vec<(Attachment, String)>>,
+    /// How long the new access key took to work at AWS, when the issuer waited for it (`--wait`).
+    pub key_wait_ms: Option<u64>,
+    /// For a lease that `credential-process` keeps for reuse: its credential's secret parts,
+    /// sealed (see `engine/cache.rs`). `None` for every other lease: issued secrets are not kept.
+    pub cached_secret: Option<Vec<u8>>,
 }
 
 /// Credentials as handed out: an IAM user's access key, or temporary STS credentials with their

@@ -5,7 +5,9 @@
 
 mod args;
 mod audit;
+mod credential_process;
 mod delete;
+mod exec;
 mod help;
 mod lease;
 mod list;
@@ -68,6 +70,8 @@ pub enum Command {
     Mounts(mounts::Args),
     Unmount(unmount::Args),
     Read(read::Args),
+    Exec(exec::Args),
+    CredentialProcess(credential_process::Args),
     Write(write::Args),
     Delete(delete::Args),
     List(list::Args),
@@ -127,6 +131,8 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus>
         Command::Mounts(args) => mounts::run(args, ctx).await,
         Command::Unmount(args) => unmount::run(args, ctx).await,
         Command::Read(args) => read::run(args, ctx).await,
+        Command::Exec(args) => exec::run(args, ctx).await,
+        Command::CredentialProcess(args) => credential_process::run(args, ctx).await,
         Command::Write(args) => write::run(args, ctx).await,
         Command::Delete(args) => delete::run(args, ctx).await,
         Command::List(args) => list::run(args, ctx).await,
@@ -382,8 +388,77 @@ fn print(f: impl FnOnce(&mut dyn Write) -> output::Result) -> anyhow::Result<()>
 /// Prints a record as `--format` and `--field` ask.
 fn show(ctx: &Context, record: &output::Record, out: &args::OutputArgs) -> anyhow::Result<()> {
     ctx.respond(record);
-    let (format, field) = (out.format.format, out.field.as_deref());
+    let Some(format) = out.format.record() else {
+        return Err(credential_format_elsewhere(out.format).into());
+    };
+    let field = out.field.as_deref();
     print(|w| output::record(w, record, format, field, stdout_is_tty()))
+}
+
+/// Prints new credentials as `--format` asks: a record, or as programs take them.
+fn show_issued(
+    ctx: &Context,
+    issued: &crate::engine::Issued,
+    out: &args::OutputArgs,
+) -> anyhow::Result<()> {
+    use output::ReadFormat;
+    let record = output::Record::issued(issued);
+    if out.format.record().is_some() {
+        return show(ctx, &record, out);
+    }
+    ctx.respond(&record);
+    if out.field.is_some() {
+        return Err(Error::input_hint(
+            "--field and --format env, export, credential_process or ini do not go together",
+            "leave one out",
+        )
+        .into());
+    }
+    print(|w| match out.format {
+        ReadFormat::Env => output::credentials::env(w, issued),
+        ReadFormat::Export => output::credentials::export(w, issued),
+        ReadFormat::CredentialProcess => output::credentials::credential_process(w, issued),
+        ReadFormat::Ini => {
+            // The role's name: the lease id is MOUNT/creds/ROLE/UUID.
+            let role = issued.lease.id.rsplit('/').nth(1).unwrap_or("awscreds");
+            output::credentials::ini(w, issued, out.profile_name.as_deref().unwrap_or(role))
+        }
+        ReadFormat::Table | ReadFormat::Json => unreachable!("records are shown above"),
+    })
+}
+
+/// With `wait`, waits until the new key works; on timeout the key is still handed out, with a
+/// warning.
+async fn wait_for_key(
+    engine: &CliEngine,
+    issued: &crate::engine::Issued,
+    wait: &args::WaitArgs,
+    default: bool,
+) -> anyhow::Result<()> {
+    if !wait.wanted(default) {
+        return Ok(());
+    }
+    let timeout = std::time::Duration::from_secs(wait.wait_timeout);
+    let outcome = engine.wait_for_key(issued, timeout).await?;
+    if !outcome.works {
+        warn(&format!(
+            "the new access key {} does not work yet after {}; it may work a little later",
+            issued.credential.access_key_id,
+            crate::params::duration::format(wait.wait_timeout)
+        ));
+    }
+    Ok(())
+}
+
+/// The error for a credential format on a command that prints no credentials.
+fn credential_format_elsewhere(format: output::ReadFormat) -> Error {
+    let name = clap::ValueEnum::to_possible_value(&format)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
+    Error::input_hint(
+        format!("--format {name} prints credentials, which this command does not return"),
+        "it applies to read and write of MOUNT/creds/NAME and MOUNT/sts/NAME, and to exec",
+    )
 }
 
 fn stdout_is_tty() -> bool {

@@ -1,7 +1,7 @@
 use anyhow::Result;
 
-use super::args::OutputArgs;
-use super::{Context, ExitStatus, show, warn};
+use super::args::{OutputArgs, WaitArgs};
+use super::{Context, ExitStatus, show, show_issued, wait_for_key, warn};
 use crate::output::Record;
 use crate::params::kv;
 
@@ -18,6 +18,8 @@ pub struct Args {
     data: Vec<String>,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    wait: WaitArgs,
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
@@ -28,11 +30,17 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
     if let Some(field) = &args.output.field {
         engine.check_field(&args.path, field).await?;
     }
+    if args.output.format.record().is_none() {
+        engine.check_issues(&args.path).await?;
+    }
     let read = engine.read(&args.path, &data).await?;
     if let crate::engine::Read::Issued(issued) = &read {
         for warning in &issued.warnings {
             warn(&warning.to_string());
         }
+        wait_for_key(&engine, issued, &args.wait, false).await?;
+        show_issued(ctx, issued, &args.output)?;
+        return Ok(ExitStatus::Success);
     }
     show(ctx, &Record::read(&read), &args.output)?;
     Ok(ExitStatus::Success)

@@ -12,11 +12,24 @@ use crate::seal::keyfile::KeyFileError;
 /// What the process exits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
-    Success = 0,
+    Success,
     /// Bad input or a local failure (database, files).
-    Failure = 1,
+    Failure,
     /// AWS refused or could not be reached.
-    Cloud = 2,
+    Cloud,
+    /// What a program run by `exec` exited with (128 + the signal that killed it).
+    Child(u8),
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Cloud => 2,
+            ExitStatus::Child(code) => code,
+        }
+    }
 }
 
 /// Prints an error as one line (plus an optional `hint:` line) and picks the exit status.

@@ -4,7 +4,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 use super::args::OutputArgs;
-use super::{Context, ExitStatus, show, warn};
+use super::{Context, ExitStatus, show, show_issued, warn};
 use crate::engine::{Error, Warning, Written};
 use crate::output::Record;
 use crate::params::kv;
@@ -34,6 +34,9 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
     if let Some(field) = &args.output.field {
         engine.check_field(&args.path, field).await?;
     }
+    if args.output.format.record().is_none() {
+        engine.check_issues(&args.path).await?;
+    }
     let written = loop {
         match engine.write(&args.path, &data).await {
             Err(Error::MissingParam {
@@ -59,7 +62,7 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
         Written::Stored(path) => println!("Success! Data written to: {path}"),
         Written::Issued(issued) => {
             warn_all(&issued.warnings);
-            show(ctx, &Record::issued(&issued), &args.output)?;
+            show_issued(ctx, &issued, &args.output)?;
         }
         Written::Rotated {
             access_key,

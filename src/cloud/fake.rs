@@ -162,6 +162,14 @@ fn attach_operation(kind: Attachment) -> &'static str {
 }
 
 impl Cloud for Rc<FakeIam> {
+    async fn caller_with(&self, credential: &crate::model::Credential) -> Result<String> {
+        self.call("GetCallerIdentity", &credential.access_key_id)?;
+        Ok(format!(
+            "arn:aws:iam::123456789012:user/{}",
+            credential.access_key_id
+        ))
+    }
+
     async fn create_user(&self, user: &NewUser<'_>) -> Result<()> {
         self.call("CreateUser", user.name)?;
         let mut users = self.users.borrow_mut();

@@ -6,12 +6,12 @@ mod aws;
 #[cfg(test)]
 pub mod fake;
 
-pub use aws::AwsConnector;
+pub use aws::{AwsConnector, region};
 
 use std::future::Future;
 
 pub use crate::model::Attachment;
-use crate::model::{CredentialType, RootConfig};
+use crate::model::{Credential, CredentialType, RootConfig};
 
 /// How many times a call is tried when AWS throttles, fails with 5xx or cannot be reached: the
 /// SDK's standard retry mode, exponential backoff with jitter.
@@ -186,6 +186,9 @@ pub trait Cloud {
     /// The name of the IAM user whose credentials make the calls.
     async fn caller_user_name(&self) -> Result<String>;
     async fn sts(&self, request: &StsRequest<'_>) -> Result<StsCredentials>;
+    /// GetCallerIdentity signed with `credential` itself (not the root keys), tried once: the
+    /// caller's ARN. A new IAM access key is refused (InvalidClientTokenId) until it propagated.
+    async fn caller_with(&self, credential: &Credential) -> Result<String>;
 }
 
 /// A data key from KMS: in the clear (to use, then forget) and encrypted (to store).

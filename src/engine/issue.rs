@@ -160,6 +160,8 @@ impl<C: Connector> Engine<C> {
             last_error: None,
             owner,
             attached: None,
+            key_wait_ms: None,
+            cached_secret: None,
             kind: CredentialType::IamUser,
         };
         self.store.insert_lease(&lease).await?;
@@ -255,6 +257,7 @@ impl<C: Connector> Engine<C> {
                 renewable: true,
             },
             kind: CredentialType::IamUser,
+            region: crate::cloud::region(&config),
             credential: Credential {
                 access_key_id: key.access_key_id,
                 secret_access_key: key.secret_access_key,

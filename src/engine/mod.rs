@@ -9,8 +9,10 @@
 //! (deleting an IAM user), `revoke.rs`, `sweep.rs`, `leases.rs` (lookup, renew); `tidy.rs`.
 
 mod audit;
+mod cache;
 mod error;
 mod issue;
+mod keywait;
 mod leases;
 mod mounts;
 mod policy;
@@ -27,6 +29,7 @@ mod tidy;
 
 pub use error::{Error, Result, Undo};
 pub use issue::{PENDING_TIMEOUT, TAG_DB, TAG_LEASE};
+pub use keywait::KeyWait;
 pub use roles::DEFAULT_USER_PATH;
 pub use seal::{KeyFileDefault, SealSettings, SealStatus};
 pub use sweep::{DEFAULT_PARALLEL, Failure, SweepOptions, SweepReport};
@@ -87,6 +90,9 @@ pub struct Issued {
     pub lease: LeaseInfo,
     pub kind: CredentialType,
     pub credential: Credential,
+    /// The mount's region (config/root's, else the environment's, else us-east-1), for programs
+    /// that are handed the credential.
+    pub region: String,
     pub warnings: Vec<Warning>,
 }
 
@@ -217,6 +223,22 @@ impl<C: Connector> Engine<C> {
         routes::check_op(&target, Op::List)?;
         let keys = self.store.role_names(&target.mount).await?;
         Ok((target.path(), keys))
+    }
+
+    /// Refuses a credential output format (env, credential_process, ...) for a path that does not
+    /// issue credentials, before anything happens.
+    pub async fn check_issues(&self, path: &str) -> Result<()> {
+        let target = self.target(path).await?;
+        if matches!(target.route, Route::Creds(_) | Route::Sts(_)) {
+            return Ok(());
+        }
+        Err(Error::input_hint(
+            format!("{} does not issue credentials", target.path()),
+            format!(
+                "this output is for {}/creds/NAME and {}/sts/NAME",
+                target.mount, target.mount
+            ),
+        ))
     }
 
     /// Refuses a `--field` that a read of `path` would not return, before the read has effects

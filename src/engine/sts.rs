@@ -151,6 +151,8 @@ impl<C: Connector> Engine<C> {
             last_error: None,
             owner: None,
             attached: None,
+            key_wait_ms: None,
+            cached_secret: None,
             kind,
         };
         self.store.insert_lease(&lease).await?;
@@ -161,6 +163,7 @@ impl<C: Connector> Engine<C> {
                 renewable: false,
             },
             kind,
+            region: crate::cloud::region(&config),
             credential: Credential {
                 access_key_id: credentials.access_key_id,
                 secret_access_key: credentials.secret_access_key,

@@ -2,6 +2,7 @@
 //! The engine's values become a [`Record`] (`records.rs`) or a list, and are written here to the
 //! given stream (stdout); messages go elsewhere. A new output format is one arm of [`Format`].
 
+pub mod credentials;
 pub mod help;
 mod records;
 
@@ -20,6 +21,36 @@ pub enum Format {
     #[default]
     Table,
     Json,
+}
+
+/// What `read` and `write` print: a record as a table or JSON, or credentials as programs take
+/// them (these only on the paths that issue credentials).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ReadFormat {
+    #[default]
+    Table,
+    Json,
+    /// KEY=VALUE lines: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (STS),
+    /// AWS_CREDENTIAL_EXPIRATION, AWS_REGION, AWS_DEFAULT_REGION, AWSCREDS_LEASE_ID
+    Env,
+    /// The same as `export KEY='VALUE'`, for eval in sh, bash and zsh
+    Export,
+    /// The AWS credential_process JSON (Version 1)
+    #[value(name = "credential_process")]
+    CredentialProcess,
+    /// A profile section for ~/.aws/credentials (--profile-name)
+    Ini,
+}
+
+impl ReadFormat {
+    /// The record format, for the formats that print records.
+    pub fn record(self) -> Option<Format> {
+        match self {
+            ReadFormat::Table => Some(Format::Table),
+            ReadFormat::Json => Some(Format::Json),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -145,6 +145,11 @@ impl Record {
                 && lease.expires_at < lease.max_expires_at,
             "attempts": lease.attempts,
             "last_error": lease.last_error.clone().unwrap_or_default(),
+            // How long the new access key took to work, when its issuer waited (--wait).
+            "key_wait": lease
+                .key_wait_ms
+                .map(|ms| format!("{}.{:03}s", ms / 1000, ms % 1000))
+                .unwrap_or_default(),
         }))
     }
 }

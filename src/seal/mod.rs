@@ -117,6 +117,11 @@ pub fn aad_root_secret(db_id: &str, mount: &str) -> String {
     format!("awscreds:{db_id}:mount:{mount}:secret_key")
 }
 
+/// The associated data of a kept lease's secret (credential-process).
+pub fn aad_lease_secret(db_id: &str, lease_id: &str) -> String {
+    format!("awscreds:{db_id}:lease:{lease_id}:secret")
+}
+
 /// The associated data of the audit key, sealed under the data key.
 pub fn aad_audit_key(db_id: &str) -> String {
     format!("awscreds:{db_id}:audit-key")

@@ -138,6 +138,13 @@ pub trait Store {
     async fn take_pending(&self, id: &str) -> Result<()>;
     /// Gives back a claim that was not worked on: the lease is next due at `due_at`.
     async fn release_claim(&self, id: &str, due_at: i64) -> Result<()>;
+    /// Keeps a lease's credential secret, sealed, for reuse (credential-process).
+    async fn set_cached_secret(&self, id: &str, sealed: &[u8]) -> Result<()>;
+    /// Takes the lock named `name`, waiting while another process holds it, and holds it until
+    /// the store is dropped (the process ends, however it ends).
+    async fn hold_lock(&self, name: &str) -> Result<()>;
+    /// Records how long the lease's new access key took to work at AWS.
+    async fn set_key_wait(&self, id: &str, waited_ms: u64) -> Result<()>;
     /// Keeps a lease whose revocation failed, with the error, one more attempt, and when to retry.
     async fn record_failure(&self, id: &str, error: &str, retry_at: i64) -> Result<()>;
 

@@ -259,6 +259,7 @@ fn lookup_shows_what_the_database_holds_and_read_printed() {
         "renewable",
         "attempts",
         "last_error",
+        "key_wait",
     ]
     .map(String::from)
     .into();

@@ -8,6 +8,7 @@ mod support;
 
 mod audit;
 mod cli;
+mod consumers;
 mod credtypes;
 mod errors;
 mod faults;

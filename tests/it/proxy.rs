@@ -27,6 +27,9 @@ pub enum Fault {
     Hang,
     /// Answer 200 with this body, without asking the emulator.
     Stub(String),
+    /// Until this instant, answer 403 with this code (a new key IAM does not know yet); then
+    /// forward.
+    RefuseUntil(Instant, &'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +46,8 @@ struct State {
     seen: Vec<String>,
     /// Actions forwarded to the emulator, in the order they completed.
     forwarded: Vec<String>,
+    /// When `RefuseUntil` refused a request.
+    refused_at: Vec<Instant>,
 }
 
 pub struct Proxy {
@@ -222,6 +227,18 @@ fn serve(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
             Some(Fault::ServerError) => respond(&mut conn, 500, &error_body("InternalFailure")),
             Some(Fault::Error(status, code)) => respond(&mut conn, status, &error_body(code)),
             Some(Fault::Stub(body)) => respond(&mut conn, 200, &body),
+            Some(Fault::RefuseUntil(until, code)) if Instant::now() < until => {
+                state.lock().unwrap().refused_at.push(Instant::now());
+                respond(&mut conn, 403, &error_body(code))
+            }
+            Some(Fault::RefuseUntil(..)) => {
+                let answer = forward(upstream, &request);
+                record(state);
+                match answer {
+                    Some(a) if conn.write_all(&a).is_ok() => {}
+                    _ => return,
+                }
+            }
             Some(Fault::Hang) => {
                 std::thread::sleep(Duration::from_secs(600));
                 return;

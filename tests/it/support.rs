@@ -192,7 +192,17 @@ impl Env {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut cmd = Command::new(BIN);
+        self.program(BIN, args)
+    }
+
+    /// Another program (the AWS CLI, python) in this test's environment: its HOME, database and
+    /// variables, nothing from the machine's AWS settings.
+    pub fn program<I, S>(&self, program: &str, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = Command::new(program);
         cmd.args(args).current_dir(self.dir.path());
         // Nothing from the machine running the tests: no AWS settings, no profile files.
         for (key, _) in std::env::vars() {

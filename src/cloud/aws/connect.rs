@@ -113,7 +113,7 @@ fn loader(region: String, attempts: u32) -> aws_config::ConfigLoader {
 /// The region for API calls: config/root's, else AWS_REGION, else AWS_DEFAULT_REGION, else
 /// us-east-1. Read here rather than by the SDK's chain, which would ask the instance metadata
 /// service and wait for its timeout on machines that have none.
-fn region(config: &RootConfig) -> String {
+pub fn region(config: &RootConfig) -> String {
     region_from(config, |name| std::env::var(name).ok())
 }
 

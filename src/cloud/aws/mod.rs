@@ -3,6 +3,8 @@
 //! `AWS_ENDPOINT_URL` variables and profile settings, which the SDK reads itself.
 
 mod connect;
+
+pub use connect::region;
 mod errors;
 mod kms;
 
@@ -10,9 +12,9 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
 
 use super::{
-    AccessKey, Attachment, Cloud, CloudError, NewUser, Result, StsCredentials, StsRequest,
+    AccessKey, Attachment, Attempts, Cloud, CloudError, NewUser, Result, StsCredentials, StsRequest,
 };
-use crate::model::CredentialType;
+use crate::model::{Credential, CredentialType};
 use errors::{Endpoint, classify};
 
 /// Connects to AWS with the SDK.
@@ -357,6 +359,24 @@ impl Cloud for AwsCloud {
             .ok_or_else(|| CloudError::Other("GetUser returned no user".into()))
     }
 
+    async fn caller_with(&self, credential: &Credential) -> Result<String> {
+        let out = self
+            .sts_as(credential)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    e,
+                    &Endpoint {
+                        attempts: Attempts(1),
+                        ..self.sts_at.clone()
+                    },
+                )
+            })?;
+        Ok(out.arn().unwrap_or_default().to_string())
+    }
+
     async fn sts(&self, request: &StsRequest<'_>) -> Result<StsCredentials> {
         use aws_sdk_sts::types::{PolicyDescriptorType, Tag as StsTag};
         let arns: Vec<PolicyDescriptorType> = request
@@ -437,6 +457,26 @@ impl Cloud for AwsCloud {
             expiration: c.expiration.secs(),
             arn,
         })
+    }
+}
+
+impl AwsCloud {
+    /// The STS client, signing with `credential` and trying each call once.
+    fn sts_as(&self, credential: &Credential) -> aws_sdk_sts::Client {
+        let config = self
+            .sts
+            .config()
+            .to_builder()
+            .credentials_provider(aws_credential_types::Credentials::new(
+                credential.access_key_id.clone(),
+                credential.secret_access_key.clone(),
+                credential.session_token.clone(),
+                None,
+                "awscreds-issued",
+            ))
+            .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_sts::Client::from_conf(config)
     }
 }
 

@@ -28,6 +28,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_lease_attached.sql"),
     include_str!("migrations/0004_lease_kind.sql"),
     include_str!("migrations/0005_audit_devices.sql"),
+    include_str!("migrations/0006_lease_key_wait.sql"),
+    include_str!("migrations/0007_lease_cached_secret.sql"),
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -42,6 +44,8 @@ pub struct SqliteStore {
     owners: Option<OwnerLocks>,
     /// This process's own lock, taken on its first issue and held until it exits.
     owner: RefCell<Option<OwnerGuard>>,
+    /// Named locks held until the store is dropped (`hold_lock`).
+    held: RefCell<Vec<std::fs::File>>,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -121,6 +125,7 @@ impl SqliteStore {
             conn,
             owners: None,
             owner: RefCell::new(None),
+            held: RefCell::new(Vec::new()),
         })
     }
 
@@ -156,7 +161,8 @@ fn schema_version(conn: &Connection) -> Result<usize> {
 }
 
 const LEASE_COLUMNS: &str = "id, mount, role, iam_user, access_key_id, state, issued_at, \
-     expires_at, max_expires_at, due_at, attempts, last_error, owner, attached, kind";
+     expires_at, max_expires_at, due_at, attempts, last_error, owner, attached, kind, key_wait_ms, \
+     cached_secret";
 
 fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<Lease> {
     let state: String = row.get(5)?;
@@ -196,6 +202,8 @@ fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<Lease> {
                 )
             })?
         },
+        key_wait_ms: row.get::<_, Option<i64>>(15)?.map(|ms| ms.max(0) as u64),
+        cached_secret: row.get(16)?,
     })
 }
 
@@ -327,7 +335,7 @@ impl Store for SqliteStore {
         self.conn.execute(
             &format!(
                 "INSERT INTO leases ({LEASE_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
             ),
             params![
                 l.id,
@@ -344,7 +352,9 @@ impl Store for SqliteStore {
                 l.last_error,
                 l.owner,
                 l.attached.as_ref().map(to_json),
-                l.kind.as_str()
+                l.kind.as_str(),
+                l.key_wait_ms.map(|ms| ms as i64),
+                l.cached_secret
             ],
         )?;
         Ok(())
@@ -410,6 +420,36 @@ impl Store for SqliteStore {
              WHERE id = ?1",
             params![id, error, retry_at],
         )?;
+        Ok(())
+    }
+
+    async fn set_key_wait(&self, id: &str, waited_ms: u64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE leases SET key_wait_ms = ?2 WHERE id = ?1",
+            params![id, waited_ms as i64],
+        )?;
+        Ok(())
+    }
+
+    async fn set_cached_secret(&self, id: &str, sealed: &[u8]) -> Result<()> {
+        self.conn.execute(
+            "UPDATE leases SET cached_secret = ?2 WHERE id = ?1",
+            params![id, sealed],
+        )?;
+        Ok(())
+    }
+
+    async fn hold_lock(&self, name: &str) -> Result<()> {
+        let Some(locks) = &self.owners else {
+            return Ok(());
+        };
+        let file = locks.hold_named(name).map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot take a lock in {}: {e}",
+                locks.dir().display()
+            ))
+        })?;
+        self.held.borrow_mut().push(file);
         Ok(())
     }
 

@@ -101,6 +101,35 @@ impl OwnerLocks {
         }
     }
 
+    /// Takes the lock named `name` (a file in the lock directory), waiting while another
+    /// process holds it; it is held until the returned file is closed.
+    pub fn hold_named(&self, name: &str) -> io::Result<File> {
+        if !self.dir.exists() {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.dir)?;
+        }
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(self.dir.join(format!("{safe}.named")))?;
+        file.lock()?;
+        Ok(file)
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

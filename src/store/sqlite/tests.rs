@@ -19,6 +19,8 @@ fn lease(id: &str, due_at: i64) -> Lease {
         last_error: None,
         owner: None,
         attached: None,
+        key_wait_ms: None,
+        cached_secret: None,
         kind: CredentialType::IamUser,
     }
 }
