@@ -3,7 +3,10 @@
 1. Commands that need no AWS call, on a database with 0 and with 100,000 leases (none due):
    wall time (median, p95) and peak memory. They must stay a few milliseconds whatever the size.
 2. Issuing credentials (`read creds/ROLE`: CreateUser, PutUserPolicy, CreateAccessKey).
-3. Sweeping 1,000 expired leases (each: DeleteAccessKey, DeleteUserPolicy, DeleteUser) with
+3. The consumer path: `credential-process` handing out the lease it keeps (the AWS CLI runs it
+   for every command), paired run by run with `read roles/x` and with the AWS CLI's own exporter
+   (`aws configure export-credentials`), so that drift on a noisy machine biases no ratio.
+4. Sweeping 1,000 expired leases (each: DeleteAccessKey, DeleteUserPolicy, DeleteUser) with
    --parallel 1 and with the default, against the emulator and behind 30 ms of added latency per
    call (real IAM is tens of ms away; the emulator answers in a few): leases revoked per second.
 
@@ -152,6 +155,41 @@ def main():
         med, p95, mib = timed(db, ["read", "aws/creds/bench_issue"], issues)
         print(f"\nissue: read aws/creds/bench_issue x{issues}: median {med:.1f} ms, p95 {p95:.1f} ms, "
               f"peak {mib:.1f} MiB (3 IAM calls each)")
+
+        # The consumer path, paired A B A B with its anchors.
+        d = os.path.join(tmp, "consumer")
+        os.mkdir(d)
+        db = setup(d, "bench_cp")
+        run(db, "credential-process", "bench_cp", "--no-wait")  # makes the lease it keeps
+        aws = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".venv", "bin", "aws")
+        home = os.path.join(d, "home")
+        os.makedirs(os.path.join(home, ".aws"))
+        with open(os.path.join(home, ".aws", "config"), "w") as f:
+            f.write("[profile static]\naws_access_key_id = AKIABENCH\n"
+                    "aws_secret_access_key = bench\nregion = us-east-1\n")
+        pairs = {"credential-process (kept lease)": [], "read aws/roles/bench_cp": [],
+                 "aws configure export-credentials": []}
+        for _ in range(n if QUICK else n // 2):
+            for label, argv, env in (
+                ("credential-process (kept lease)", [BIN, "credential-process", "bench_cp"],
+                 clean_env(db)),
+                ("read aws/roles/bench_cp", [BIN, "read", "aws/roles/bench_cp"], clean_env(db)),
+                ("aws configure export-credentials",
+                 [aws, "configure", "export-credentials", "--profile", "static", "--format",
+                  "process"], {**clean_env(db), "HOME": home}),
+            ):
+                start = time.perf_counter()
+                proc = subprocess.run(argv, env=env, capture_output=True)
+                pairs[label].append((time.perf_counter() - start) * 1000)
+                if proc.returncode != 0:
+                    sys.exit(f"{label} failed: {proc.stderr.decode()}")
+        print()
+        hit = statistics.median(pairs["credential-process (kept lease)"])
+        for label, times in pairs.items():
+            times.sort()
+            med = statistics.median(times)
+            print(f"{label:36} median {med:7.2f} ms  p95 {times[int(len(times) * 0.95) - 1]:7.2f} ms"
+                  f"  ratio to credential-process {med / hit:5.2f}")
 
         # Sweeping: N leases made due, swept with --parallel 1 and with the default, against
         # the emulator as it is and behind 30 ms of added latency per call (closer to real IAM).

@@ -469,3 +469,58 @@ fn ten_callers_at_once_with_nothing_kept_make_one_user() {
     let secret = run.json()["SecretAccessKey"].as_str().unwrap().to_string();
     env.assert_no_secret_in_files(&secret);
 }
+
+#[test]
+fn exec_renews_the_lease_while_the_program_runs_up_to_lease_max() {
+    let env = Env::with_roles(&["cons_renew"]);
+    env.run(["write", "aws/config/lease", "lease=3s", "lease_max=5s"])
+        .ok();
+    let iam = Iam::new();
+    // Renewed at 2 s (a third of the lease left) to its maximum, 5 s after issue; the program
+    // ends at 4 s, still inside it.
+    let run = env
+        .run([
+            "exec",
+            "cons_renew",
+            "--no-wait",
+            "--",
+            "sh",
+            "-c",
+            "sleep 4; echo done",
+        ])
+        .ok()
+        .warns("reached its maximum (lease_max)");
+    assert_eq!(run.stdout, "done\n");
+    assert!(iam.users_of_role("cons_renew").is_empty());
+    assert!(env.leases().is_empty());
+}
+
+#[test]
+fn exec_of_sts_credentials_closes_the_lease_and_says_they_stay_valid() {
+    let env = Env::configured();
+    env.run([
+        "write",
+        "aws/roles/cons_exec_sts",
+        "credential_type=session_token",
+    ])
+    .ok();
+    let run = env
+        .run([
+            "exec",
+            "sts/cons_exec_sts",
+            "--",
+            "sh",
+            "-c",
+            "test -n \"$AWS_SESSION_TOKEN\"",
+        ])
+        .ok()
+        .stderr_any();
+    assert!(
+        run.stderr.starts_with("note: lease aws/sts/cons_exec_sts/")
+            && run
+                .stderr
+                .contains("cannot be recalled at AWS and stay valid until"),
+        "{run:#?}"
+    );
+    assert!(env.leases().is_empty());
+}
