@@ -3,36 +3,19 @@
 //! Issuer liveness is a directory of lock files beside the database (`owner.rs`).
 
 mod owner;
+mod rows;
+mod schema;
 
-use std::fs::{DirBuilder, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
-use std::time::Duration;
+use rows::{LEASE_COLUMNS, base64_text, lease_from_row, prefix_end, to_json};
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use std::cell::RefCell;
 
 use owner::{OwnerGuard, OwnerLocks};
 
 use super::{Activation, Result, Store, StoreError};
-use crate::model::{
-    AuditDevice, CredentialType, Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig,
-    SealRecord,
-};
-
-/// Applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/0001_init.sql"),
-    include_str!("migrations/0002_lease_owner.sql"),
-    include_str!("migrations/0003_lease_attached.sql"),
-    include_str!("migrations/0004_lease_kind.sql"),
-    include_str!("migrations/0005_audit_devices.sql"),
-    include_str!("migrations/0006_lease_key_wait.sql"),
-    include_str!("migrations/0007_lease_cached_secret.sql"),
-];
-
-const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+use crate::model::{AuditDevice, Lease, LeaseConfig, Mount, Role, RootConfig, SealRecord};
 
 /// What `take_pending` writes as a pending lease's owner: no issuer's token is ever this, so the
 /// issuer can no longer activate it.
@@ -55,80 +38,6 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`. A new directory is made 0700 and a new
-    /// file 0600 before SQLite writes anything to it: the file holds root credentials.
-    pub fn open(path: &Path) -> Result<Self> {
-        let fail = |reason: String| StoreError::Open {
-            location: path.display().to_string(),
-            reason,
-        };
-        if let Some(dir) = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
-        {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| fail(e.to_string()))?;
-        }
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| fail(e.to_string()))?;
-        let conn = Connection::open(path).map_err(|e| fail(e.to_string()))?;
-        let mut store = Self::setup(conn).map_err(|e| match e {
-            StoreError::Backend(reason) => fail(reason),
-            other => other,
-        })?;
-        let mut locks = path.to_path_buf().into_os_string();
-        locks.push("-locks");
-        store.owners = Some(OwnerLocks::new(locks));
-        Ok(store)
-    }
-
-    /// An in-memory database, for tests.
-    pub fn in_memory() -> Result<Self> {
-        Self::setup(Connection::open_in_memory()?)
-    }
-
-    fn setup(mut conn: Connection) -> Result<Self> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", true)?;
-        // Deleted and overwritten content is zeroed, so that no secret in the clear outlives
-        // its row (see `compact`).
-        conn.pragma_update(None, "secure_delete", true)?;
-        let version = schema_version(&conn)?;
-        if version < MIGRATIONS.len() {
-            // Re-read inside a write transaction: another process may have migrated meanwhile.
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let version = schema_version(&tx)?;
-            for sql in &MIGRATIONS[version.min(MIGRATIONS.len())..] {
-                tx.execute_batch(sql)?;
-            }
-            tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
-            tx.commit()?;
-        } else if version > MIGRATIONS.len() {
-            return Err(StoreError::Corrupt {
-                what: "schema".into(),
-                reason: format!(
-                    "version {version} is newer than this awscreds knows ({}); upgrade awscreds",
-                    MIGRATIONS.len()
-                ),
-            });
-        }
-        Ok(SqliteStore {
-            conn,
-            owners: None,
-            owner: RefCell::new(None),
-            held: RefCell::new(Vec::new()),
-        })
-    }
-
     fn json_column<T: serde::de::DeserializeOwned>(
         &self,
         sql: &str,
@@ -153,73 +62,6 @@ impl SqliteStore {
         self.conn.execute(&sql, params![value, mount])?;
         Ok(())
     }
-}
-
-fn schema_version(conn: &Connection) -> Result<usize> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    Ok(usize::try_from(version).unwrap_or(0))
-}
-
-const LEASE_COLUMNS: &str = "id, mount, role, iam_user, access_key_id, state, issued_at, \
-     expires_at, max_expires_at, due_at, attempts, last_error, owner, attached, kind, key_wait_ms, \
-     cached_secret";
-
-fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<Lease> {
-    let state: String = row.get(5)?;
-    Ok(Lease {
-        id: row.get(0)?,
-        mount: row.get(1)?,
-        role: row.get(2)?,
-        iam_user: row.get(3)?,
-        access_key_id: row.get(4)?,
-        state: LeaseState::parse(&state).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                5,
-                rusqlite::types::Type::Text,
-                format!("unknown lease state {state:?}").into(),
-            )
-        })?,
-        issued_at: row.get(6)?,
-        expires_at: row.get(7)?,
-        max_expires_at: row.get(8)?,
-        due_at: row.get(9)?,
-        attempts: row.get(10)?,
-        last_error: row.get(11)?,
-        owner: row.get(12)?,
-        attached: match row.get::<_, Option<String>>(13)? {
-            None => None,
-            Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(13, rusqlite::types::Type::Text, e.into())
-            })?),
-        },
-        kind: {
-            let kind: String = row.get(14)?;
-            CredentialType::parse(&kind).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    14,
-                    rusqlite::types::Type::Text,
-                    format!("unknown lease kind {kind:?}").into(),
-                )
-            })?
-        },
-        key_wait_ms: row.get::<_, Option<i64>>(15)?.map(|ms| ms.max(0) as u64),
-        cached_secret: row.get(16)?,
-    })
-}
-
-/// The smallest string above every string that starts with `prefix`, so that a prefix match is a
-/// range scan of the primary key (SQLite compares text bytewise; U+10FFFF sorts last in UTF-8).
-fn prefix_end(prefix: &str) -> String {
-    format!("{prefix}\u{10FFFF}")
-}
-
-fn base64_text(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("plain data serializes")
 }
 
 #[async_trait::async_trait(?Send)]

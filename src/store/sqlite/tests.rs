@@ -2,6 +2,8 @@
 //! migrations and file modes.
 
 use super::*;
+use crate::model::{CredentialType, LeaseState};
+use std::path::Path;
 
 fn lease(id: &str, due_at: i64) -> Lease {
     Lease {

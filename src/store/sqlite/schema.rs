@@ -1,0 +1,108 @@
+//! Opening a SQLite database: the file and its directory made private before SQLite writes
+//! anything, WAL and a busy timeout, and the numbered migrations applied in one transaction.
+
+use std::cell::RefCell;
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::SqliteStore;
+use super::owner::OwnerLocks;
+use crate::store::{Result, StoreError};
+
+/// Applied in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_lease_owner.sql"),
+    include_str!("migrations/0003_lease_attached.sql"),
+    include_str!("migrations/0004_lease_kind.sql"),
+    include_str!("migrations/0005_audit_devices.sql"),
+    include_str!("migrations/0006_lease_key_wait.sql"),
+    include_str!("migrations/0007_lease_cached_secret.sql"),
+];
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`. A new directory is made 0700 and a new
+    /// file 0600 before SQLite writes anything to it: the file holds root credentials.
+    pub fn open(path: &Path) -> Result<Self> {
+        let fail = |reason: String| StoreError::Open {
+            location: path.display().to_string(),
+            reason,
+        };
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| fail(e.to_string()))?;
+        let conn = Connection::open(path).map_err(|e| fail(e.to_string()))?;
+        let mut store = Self::setup(conn).map_err(|e| match e {
+            StoreError::Backend(reason) => fail(reason),
+            other => other,
+        })?;
+        let mut locks = path.to_path_buf().into_os_string();
+        locks.push("-locks");
+        store.owners = Some(OwnerLocks::new(locks));
+        Ok(store)
+    }
+
+    /// An in-memory database, for tests.
+    pub fn in_memory() -> Result<Self> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Self> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        // Deleted and overwritten content is zeroed, so that no secret in the clear outlives
+        // its row (see `compact`).
+        conn.pragma_update(None, "secure_delete", true)?;
+        let version = schema_version(&conn)?;
+        if version < MIGRATIONS.len() {
+            // Re-read inside a write transaction: another process may have migrated meanwhile.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let version = schema_version(&tx)?;
+            for sql in &MIGRATIONS[version.min(MIGRATIONS.len())..] {
+                tx.execute_batch(sql)?;
+            }
+            tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+            tx.commit()?;
+        } else if version > MIGRATIONS.len() {
+            return Err(StoreError::Corrupt {
+                what: "schema".into(),
+                reason: format!(
+                    "version {version} is newer than this awscreds knows ({}); upgrade awscreds",
+                    MIGRATIONS.len()
+                ),
+            });
+        }
+        Ok(SqliteStore {
+            conn,
+            owners: None,
+            owner: RefCell::new(None),
+            held: RefCell::new(Vec::new()),
+        })
+    }
+}
+
+fn schema_version(conn: &Connection) -> Result<usize> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    Ok(usize::try_from(version).unwrap_or(0))
+}
