@@ -21,19 +21,7 @@ fn venv(program: &str) -> String {
 
 /// A mount on the signature-checking emulator with its administrator's keys, and `role`.
 fn on_auth_emulator(role: &str) -> Env {
-    let env = Env::new();
-    let (access, secret) = auth_admin();
-    env.run(["mount", "aws"]).ok();
-    env.run([
-        "write",
-        "aws/config/root",
-        &format!("access_key={access}"),
-        &format!("secret_key={secret}"),
-        "region=eu-west-1",
-        &format!("iam_endpoint={}", auth_endpoint()),
-        &format!("sts_endpoint={}", auth_endpoint()),
-    ])
-    .ok();
+    let env = Env::on_auth_emulator("eu-west-1");
     let policy = env.file("policy.json", POLICY);
     env.run([
         "write",

@@ -20,21 +20,9 @@ fn mode(path: &std::path::Path) -> u32 {
 /// A mount on the signature-checking emulator, whose root keys are its administrator's: a
 /// credential issued there proves that the root secret was unsealed right.
 fn on_auth_emulator(role: &str) -> (Env, String) {
-    let env = Env::new();
-    let (access, secret) = auth_admin();
-    env.run(["mount", "aws"]).ok();
-    env.run([
-        "write",
-        "aws/config/root",
-        &format!("access_key={access}"),
-        &format!("secret_key={secret}"),
-        "region=us-east-1",
-        &format!("iam_endpoint={}", auth_endpoint()),
-        &format!("sts_endpoint={}", auth_endpoint()),
-    ])
-    .ok();
+    let env = Env::on_auth_emulator("us-east-1");
     env.role(&format!("aws/roles/{role}"));
-    (env, secret.clone())
+    (env, auth_admin().1.clone())
 }
 
 /// Issuing works only if the root secret came out of the seal intact.

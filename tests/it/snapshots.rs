@@ -156,18 +156,6 @@ fn check(env: &Env, name: &str, text: &str, extra: &[(&str, &str)]) {
     });
 }
 
-/// Deletes a lease row behind awscreds' back (as tidy.rs does); returns its IAM user.
-fn lose_lease(env: &Env, id: &str) -> String {
-    let user = env
-        .leases()
-        .into_iter()
-        .find(|l| l.id == id)
-        .unwrap()
-        .iam_user;
-    env.state().delete_lease(id);
-    user
-}
-
 #[test]
 fn the_filters_replace_what_varies_and_leave_the_rest() {
     let env = Env::new();
@@ -537,7 +525,7 @@ fn tidy_outputs() {
     snap(&env, "tidy_nothing", &["tidy"], 0);
     snap(&env, "tidy_nothing_json", &["tidy", "-format=json"], 0);
     let (id, _) = env.issue("aws/creds/snap_tidy");
-    lose_lease(&env, &id);
+    env.lose_lease(&id);
     snap(&env, "tidy_table", &["tidy"], 0);
     snap(&env, "tidy_json", &["tidy", "-format=json"], 0);
     snap(&env, "tidy_delete_table", &["tidy", "--delete"], 0);

@@ -319,6 +319,34 @@ impl Env {
         }
     }
 
+    /// Deletes a lease row behind awscreds' back, as a database restored from an old backup
+    /// would lose it; returns the IAM user the lease named.
+    pub fn lose_lease(&self, id: &str) -> String {
+        let user = self.state().lease(id).expect("the lease exists").iam_user;
+        self.state().delete_lease(id);
+        user
+    }
+
+    /// A mount `aws` on the signature-checking emulator whose root keys are its
+    /// administrator's: a credential issued there works only if the root secret came out of the
+    /// seal intact, and its own keys are checked when programs use them.
+    pub fn on_auth_emulator(region: &str) -> Env {
+        let env = Env::new();
+        let (access, secret) = auth_admin();
+        env.run(["mount", "aws"]).ok();
+        env.run([
+            "write",
+            "aws/config/root",
+            &format!("access_key={access}"),
+            &format!("secret_key={secret}"),
+            &format!("region={region}"),
+            &format!("iam_endpoint={}", auth_endpoint()),
+            &format!("sts_endpoint={}", auth_endpoint()),
+        ])
+        .ok();
+        env
+    }
+
     /// Everything stored, to check that a failed command changed nothing.
     pub fn dump(&self) -> String {
         State::open(&self.db.display().to_string())

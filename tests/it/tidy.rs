@@ -10,19 +10,6 @@ fn db_id(env: &Env) -> String {
     env.state().db_id()
 }
 
-/// Deletes a lease row behind awscreds' back, as a database restored from an old backup would
-/// lose it; returns the IAM user the lease named.
-fn lose_lease(env: &Env, id: &str) -> String {
-    let user = env
-        .leases()
-        .into_iter()
-        .find(|l| l.id == id)
-        .unwrap()
-        .iam_user;
-    env.state().delete_lease(id);
-    user
-}
-
 /// A name no other test uses, in the shape awscreds gives its users.
 fn unique_name(role: &str) -> String {
     let random: String = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
@@ -110,7 +97,7 @@ fn tidy_lists_a_user_whose_lease_was_lost_and_delete_removes_it() {
     let iam = Iam::new();
     let (lost, _) = env.issue("aws/creds/td_lost");
     let (kept, kept_key) = env.issue("aws/creds/td_lost");
-    let lost_user = lose_lease(&env, &lost);
+    let lost_user = env.lose_lease(&lost);
     let kept_row = env.leases().into_iter().find(|l| l.id == kept).unwrap();
     assert_eq!(iam.users_of_role("td_lost").len(), 2);
 
@@ -170,7 +157,7 @@ fn tidy_delete_as_json_reports_what_it_deleted() {
     let iam = Iam::new();
     let (a, _) = env.issue("aws/creds/td_json");
     let (b, _) = env.issue("aws/creds/td_json");
-    let mut lost = [lose_lease(&env, &a), lose_lease(&env, &b)];
+    let mut lost = [env.lose_lease(&a), env.lose_lease(&b)];
     lost.sort();
 
     let run = env.run(["tidy", "--delete", "--format", "json"]).ok();
@@ -197,7 +184,7 @@ fn a_user_of_another_database_is_never_listed_nor_deleted() {
 
     // The other database issues, then loses its lease: an orphan, but not ours.
     let (id, key) = theirs.issue("aws/creds/td_theirs");
-    let their_user = lose_lease(&theirs, &id);
+    let their_user = theirs.lose_lease(&id);
     // And a user made by hand in our path, with a made-up database id.
     let forged = unique_name("td_forged");
     create_user(
@@ -211,7 +198,7 @@ fn a_user_of_another_database_is_never_listed_nor_deleted() {
     );
     // Ours has an orphan of its own, so that tidy --delete has work to do.
     let (mine, _) = ours.issue("aws/creds/td_mine");
-    let my_user = lose_lease(&ours, &mine);
+    let my_user = ours.lose_lease(&mine);
 
     let run = ours
         .run(["tidy"])
@@ -319,7 +306,7 @@ fn a_mount_without_root_configuration_is_skipped_with_a_warning() {
     let env = Env::with_roles(&["td_skip"]);
     env.run(["mount", "aws", "--path", "bare"]).ok();
     let (id, _) = env.issue("aws/creds/td_skip");
-    let lost = lose_lease(&env, &id);
+    let lost = env.lose_lease(&id);
 
     let run = env
         .run(["tidy", "--delete"])
@@ -343,7 +330,7 @@ fn tidy_that_cannot_list_users_fails_with_exit_2() {
     let proxy = Proxy::start(&endpoint());
     let env = Env::at(&proxy.url, &["td_nolist"]);
     let (id, _) = env.issue("aws/creds/td_nolist");
-    let lost = lose_lease(&env, &id);
+    let lost = env.lose_lease(&id);
     proxy.fault("ListUsers", Fault::Error(403, "AccessDenied"), None);
 
     let run = env.run(["tidy", "--delete"]).fails(2).stderr_any();
@@ -367,7 +354,7 @@ fn tidy_delete_that_aws_refuses_reports_it_and_exits_2() {
     let env = Env::at(&proxy.url, &["td_nodelete"]);
     let iam = Iam::new();
     let (id, _) = env.issue("aws/creds/td_nodelete");
-    let lost = lose_lease(&env, &id);
+    let lost = env.lose_lease(&id);
     proxy.fault("DeleteUser", Fault::Error(403, "AccessDenied"), None);
 
     let run = env.run(["tidy", "--delete", "--format", "json"]).fails(2);
