@@ -4,8 +4,9 @@
    wall time (median, p95) and peak memory. They must stay a few milliseconds whatever the size.
 2. Issuing credentials (`read creds/ROLE`: CreateUser, PutUserPolicy, CreateAccessKey).
 3. The consumer path: `credential-process` handing out the lease it keeps (the AWS CLI runs it
-   for every command), paired run by run with `read roles/x` and with the AWS CLI's own exporter
-   (`aws configure export-credentials`), so that drift on a noisy machine biases no ratio.
+   for every command), paired run by run with `read roles/x` and with the AWS CLI reading a
+   profile's key (`aws configure get`: the AWS CLI on PyPI is v1, which has no
+   `configure export-credentials`; v2 is not on PyPI), so that drift biases no ratio.
 4. Sweeping 1,000 expired leases (each: DeleteAccessKey, DeleteUserPolicy, DeleteUser) with
    --parallel 1 and with the default, against the emulator and behind 30 ms of added latency per
    call (real IAM is tens of ms away; the emulator answers in a few): leases revoked per second.
@@ -168,15 +169,15 @@ def main():
             f.write("[profile static]\naws_access_key_id = AKIABENCH\n"
                     "aws_secret_access_key = bench\nregion = us-east-1\n")
         pairs = {"credential-process (kept lease)": [], "read aws/roles/bench_cp": [],
-                 "aws configure export-credentials": []}
+                 "aws configure get (AWS CLI v1)": []}
         for _ in range(n if QUICK else n // 2):
             for label, argv, env in (
                 ("credential-process (kept lease)", [BIN, "credential-process", "bench_cp"],
                  clean_env(db)),
                 ("read aws/roles/bench_cp", [BIN, "read", "aws/roles/bench_cp"], clean_env(db)),
-                ("aws configure export-credentials",
-                 [aws, "configure", "export-credentials", "--profile", "static", "--format",
-                  "process"], {**clean_env(db), "HOME": home}),
+                ("aws configure get (AWS CLI v1)",
+                 [aws, "configure", "get", "aws_access_key_id", "--profile", "static"],
+                 {**clean_env(db), "HOME": home}),
             ):
                 start = time.perf_counter()
                 proc = subprocess.run(argv, env=env, capture_output=True)
