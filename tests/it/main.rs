@@ -8,9 +8,11 @@ mod support;
 
 mod audit;
 mod cli;
+mod copy;
 mod credtypes;
 mod errors;
 mod faults;
+mod hosts;
 mod lease_cmds;
 mod leases;
 mod mounts;
@@ -19,4 +21,5 @@ mod quickstart;
 mod rootconfig;
 mod seal;
 mod snapshots;
+mod stores;
 mod tidy;
