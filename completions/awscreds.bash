@@ -22,6 +22,9 @@ _awscreds() {
             awscreds,credential-process)
                 cmd="awscreds__subcmd__credential__subcmd__process"
                 ;;
+            awscreds,db)
+                cmd="awscreds__subcmd__db"
+                ;;
             awscreds,delete)
                 cmd="awscreds__subcmd__delete"
                 ;;
@@ -76,6 +79,9 @@ _awscreds() {
             awscreds__subcmd__audit,verify)
                 cmd="awscreds__subcmd__audit__subcmd__verify"
                 ;;
+            awscreds__subcmd__db,copy)
+                cmd="awscreds__subcmd__db__subcmd__copy"
+                ;;
             awscreds__subcmd__lease,list)
                 cmd="awscreds__subcmd__lease__subcmd__list"
                 ;;
@@ -107,7 +113,7 @@ _awscreds() {
 
     case "${cmd}" in
         awscreds)
-            opts="-h -V --db --help --version mount mounts unmount read exec credential-process write delete list sweep lease tidy seal audit help"
+            opts="-h -V --db --help --version mount mounts unmount read exec credential-process write delete list sweep lease tidy seal audit db help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -252,6 +258,46 @@ _awscreds() {
                     return 0
                     ;;
                 --wait-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__db)
+            opts="-h --db --help copy"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awscreds__subcmd__db__subcmd__copy)
+            opts="-h --to --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -24,7 +24,7 @@ function __fish_awscreds_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c awscreds -n "__fish_awscreds_needs_command" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_needs_command" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_needs_command" -s V -l version -d 'Print version'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "mount" -d 'Mount a new instance of the AWS backend'
@@ -41,15 +41,16 @@ complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "lease" -d 'List, 
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "tidy" -d 'Find IAM users this database created that no lease knows, and with --delete remove them'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "seal" -d 'Show or change how the database\'s secrets are sealed'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "audit" -d 'Enable, list and disable audit devices; hash a value; verify a log'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "db" -d 'Copy, inspect and move the database'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "help" -d 'Show help for a command, or Vault-style help for a path (`awscreds help aws/creds`)'
 complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -l path -d 'Where to mount it [default: the type, "aws"]' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand mount" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand mounts" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
 json\t''"
-complete -c awscreds -n "__fish_awscreds_using_subcommand mounts" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand mounts" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand mounts" -s h -l help -d 'Print help'
-complete -c awscreds -n "__fish_awscreds_using_subcommand unmount" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand unmount" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand unmount" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l format -d 'Output format; Vault\'s -format=json is accepted too. env, export, credential_process and ini print credentials as programs take them (creds/ and sts/ paths only)' -r -f -a "table\t''
 json\t''
@@ -60,20 +61,20 @@ ini\t'A profile section for ~/.aws/credentials (--profile-name)'"
 complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l profile-name -d 'The profile name of --format ini [default: the role\'s name]' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l field -d 'Print only this field\'s value (no trailing newline when not on a terminal), for scripts; Vault\'s -field=NAME is accepted too' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l wait-timeout -d 'The longest wait; then the key is handed out with a warning (it may work a little later)' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l wait -d 'Wait until a new IAM access key works (GetCallerIdentity with it succeeds) before handing it out [default: off for read and write, on for exec and credential-process]'
 complete -c awscreds -n "__fish_awscreds_using_subcommand read" -l no-wait -d 'Hand out a new key at once, even if it does not work yet'
 complete -c awscreds -n "__fish_awscreds_using_subcommand read" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l ttl -d 'TTL of STS credentials (the same as ttl=D)' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l wait-timeout -d 'The longest wait; then the key is handed out with a warning (it may work a little later)' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l wait -d 'Wait until a new IAM access key works (GetCallerIdentity with it succeeds) before handing it out [default: off for read and write, on for exec and credential-process]'
 complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l no-wait -d 'Hand out a new key at once, even if it does not work yet'
 complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -l nested -d 'Allow running inside another awscreds exec (whose credentials might then be the root credentials of this one)'
 complete -c awscreds -n "__fish_awscreds_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l window -d 'Hand out new credentials when less than this is left (botocore refreshes 15 minutes before Expiration)' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l wait-timeout -d 'The longest wait; then the key is handed out with a warning (it may work a little later)' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l revoke -d 'Revoke the kept lease(s) of PATH now (the end of a work session) and print nothing else'
 complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l wait -d 'Wait until a new IAM access key works (GetCallerIdentity with it succeeds) before handing it out [default: off for read and write, on for exec and credential-process]'
 complete -c awscreds -n "__fish_awscreds_using_subcommand credential-process" -l no-wait -d 'Hand out a new key at once, even if it does not work yet'
@@ -86,19 +87,19 @@ credential_process\t'The AWS credential_process JSON (Version 1)'
 ini\t'A profile section for ~/.aws/credentials (--profile-name)'"
 complete -c awscreds -n "__fish_awscreds_using_subcommand write" -l profile-name -d 'The profile name of --format ini [default: the role\'s name]' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand write" -l field -d 'Print only this field\'s value (no trailing newline when not on a terminal), for scripts; Vault\'s -field=NAME is accepted too' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand write" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand write" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand write" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c awscreds -n "__fish_awscreds_using_subcommand delete" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand delete" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand list" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
 json\t''"
-complete -c awscreds -n "__fish_awscreds_using_subcommand list" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand list" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l parallel -d 'Revocations in flight at once' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l pending-timeout -d 'Clean up a pending lease after this long even if its issuer may still be running; 0s forces it (a user that IAM does not show is then taken as gone)' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -s h -l help -d 'Print help'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -f -a "list" -d 'List leases (id, role, IAM user, issued, expires, state, last error)'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -f -a "lookup" -d 'Show one lease in full'
@@ -106,7 +107,7 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -f -a "revoke" -d 'Revoke a lease now, or every lease with a prefix'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
 json\t''"
-complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l format -d 'Output format; Vault\'s -format=json is accepted too. env, export, credential_process and ini print credentials as programs take them (creds/ and sts/ paths only)' -r -f -a "table\t''
 json\t''
@@ -116,7 +117,7 @@ credential_process\t'The AWS credential_process JSON (Version 1)'
 ini\t'A profile section for ~/.aws/credentials (--profile-name)'"
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l profile-name -d 'The profile name of --format ini [default: the role\'s name]' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l field -d 'Print only this field\'s value (no trailing newline when not on a terminal), for scripts; Vault\'s -field=NAME is accepted too' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from lookup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l increment -d 'The new time to live, from now [default: the mount\'s lease]' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l format -d 'Output format; Vault\'s -format=json is accepted too. env, export, credential_process and ini print credentials as programs take them (creds/ and sts/ paths only)' -r -f -a "table\t''
@@ -127,19 +128,19 @@ credential_process\t'The AWS credential_process JSON (Version 1)'
 ini\t'A profile section for ~/.aws/credentials (--profile-name)'"
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l profile-name -d 'The profile name of --format ini [default: the role\'s name]' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l field -d 'Print only this field\'s value (no trailing newline when not on a terminal), for scripts; Vault\'s -field=NAME is accepted too' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l prefix -d 'Revoke every lease under this path, e.g. aws/creds/deploy (every lease of that role)' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l parallel -d 'Revocations in flight at once' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l force -d 'Remove the lease records without deleting anything at AWS'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
 json\t''"
-complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l delete -d 'Delete the users found (their keys, policies and everything attached)'
 complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -f -a "status" -d 'How the data key is wrapped, by which key, and how many secrets are sealed (no secret)'
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -f -a "rotate" -d 'Make a new data key and re-encrypt every secret under it, in one transaction'
@@ -147,15 +148,15 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_s
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -f -a "file" -d 'Wrap the data key with a key file (made, 0600, if it does not exist)'
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from status" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
 json\t''"
-complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from status" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from status" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
-complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from rotate" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from rotate" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help'
-complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from kms" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from kms" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from kms" -s h -l help -d 'Print help'
-complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from file" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from file" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and __fish_seen_subcommand_from file" -s h -l help -d 'Print help'
-complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -f -a "enable" -d 'Enable an audit device, e.g. `awscreds audit enable file file_path=/var/log/awscreds.log`'
 complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -f -a "list" -d 'List the enabled audit devices'
@@ -163,17 +164,23 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_
 complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -f -a "hash" -d 'Print the HMAC of a value as the audit logs show it, to grep for a known value'
 complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and not __fish_seen_subcommand_from enable list disable hash verify" -f -a "verify" -d 'Check an audit log: prints "ok N entries", or names the first entry changed, removed or inserted and exits 1'
 complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from enable" -l path -d 'Where to enable it [default: the type, "file"]' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from enable" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from enable" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
 complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from list" -l format -d 'Output format; Vault\'s -format=json is accepted too' -r -f -a "table\t''
 json\t''"
-complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from list" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
-complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from disable" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from disable" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help'
-complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from hash" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from hash" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from hash" -s h -l help -d 'Print help'
-complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from verify" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from verify" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
-complete -c awscreds -n "__fish_awscreds_using_subcommand help" -l db -d 'The SQLite database holding mounts, roles and leases [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand db; and not __fish_seen_subcommand_from copy" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand db; and not __fish_seen_subcommand_from copy" -s h -l help -d 'Print help'
+complete -c awscreds -n "__fish_awscreds_using_subcommand db; and not __fish_seen_subcommand_from copy" -f -a "copy" -d 'Copy this database into another, empty one (either backend to either)'
+complete -c awscreds -n "__fish_awscreds_using_subcommand db; and __fish_seen_subcommand_from copy" -l to -d 'The target database: a SQLite path, or a postgres:// URL' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand db; and __fish_seen_subcommand_from copy" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand db; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand help" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand help" -s h -l help -d 'Print help'

@@ -6,6 +6,7 @@
 mod args;
 mod audit;
 mod credential_process;
+mod db;
 mod delete;
 mod exec;
 mod help;
@@ -55,9 +56,16 @@ MOUNT/roles/NAME, MOUNT/creds/NAME. A path that starts with no mount name is tak
 the mount \"aws\". Run `awscreds help aws` for the backend's path help."
 )]
 pub struct Cli {
-    /// The SQLite database holding mounts, roles and leases
+    /// The database holding mounts, roles and leases: a SQLite file, or a team's PostgreSQL
+    /// database as a postgres:// URL (password from the URL or PGPASSWORD)
     /// [default: awscreds/awscreds.db under the user's data directory]
-    #[arg(long, global = true, env = EnvVars::AWSCREDS_DB, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = EnvVars::AWSCREDS_DB,
+        hide_env_values = true,
+        value_name = "PATH|URL"
+    )]
     pub db: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -80,6 +88,7 @@ pub enum Command {
     Tidy(tidy::Args),
     Seal(seal::Args),
     Audit(audit::Args),
+    Db(db::Args),
     Help(help::Args),
 }
 
@@ -120,6 +129,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     };
     let result = dispatch(cli.command, &ctx).await;
     ctx.finish_audit(&result);
+    // The stores are dropped by now: before exiting, let them release what they hold.
+    store::closed().await;
     result
 }
 
@@ -127,6 +138,7 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus>
     match command {
         Command::Help(args) => help::run(args),
         Command::Audit(args) => audit::run(args, ctx).await,
+        Command::Db(args) => db::run(args, ctx).await,
         Command::Mount(args) => mount::run(args, ctx).await,
         Command::Mounts(args) => mounts::run(args, ctx).await,
         Command::Unmount(args) => unmount::run(args, ctx).await,

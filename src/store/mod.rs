@@ -3,10 +3,14 @@
 //! means and when it is due. Each backend keeps its own migrations and its own means of telling
 //! a live issuer from a dead one; the backend is chosen by the `--db` value ([`open`]).
 
+mod copy;
+mod postgres;
 #[cfg(test)]
 mod proptests;
 mod sqlite;
 
+pub use copy::{Copied, contents, copy};
+pub use postgres::{PGPASSWORD, PostgresStore, closed};
 pub use sqlite::SqliteStore;
 
 use std::path::PathBuf;
@@ -77,22 +81,30 @@ impl Location {
     }
 }
 
+/// A URL as messages may show it: never its password (which may hold an '@' too), on one line.
+pub fn shown_url(url: &str) -> String {
+    let shown = match url.rsplit_once('@') {
+        Some((_, host)) => format!("{}://...@{host}", url.split("://").next().unwrap_or("")),
+        None => url.to_string(),
+    };
+    one_line(&shown)
+}
+
+/// Whether a `--db` URL names the PostgreSQL backend.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// Opens the store at `location`, creating and migrating it as needed.
 pub async fn open(location: &Location) -> Result<Box<dyn Store>> {
     match location {
         Location::Sqlite(path) => Ok(Box::new(SqliteStore::open(path)?)),
-        Location::Url(url) => {
-            // Never echo a URL's password (which may hold an '@' too).
-            let shown = match url.rsplit_once('@') {
-                Some((_, host)) => {
-                    format!("{}://...@{host}", url.split("://").next().unwrap_or(""))
-                }
-                None => url.clone(),
-            };
-            Err(StoreError::Unsupported {
-                location: one_line(&shown),
-            })
+        Location::Url(url) if is_postgres(url) => {
+            Ok(Box::new(PostgresStore::open(url, &shown_url(url)).await?))
         }
+        Location::Url(url) => Err(StoreError::Unsupported {
+            location: shown_url(url),
+        }),
     }
 }
 
@@ -103,6 +115,9 @@ pub async fn open(location: &Location) -> Result<Box<dyn Store>> {
 pub trait Store {
     /// A random id made when the database was created; tags every IAM user it issues.
     async fn db_id(&self) -> Result<String>;
+    /// Takes the id of the database this one is a copy of (`db copy`), so that the IAM users
+    /// that one issued are still known as this one's.
+    async fn set_db_id(&self, id: &str) -> Result<()>;
 
     async fn create_mount(&self, mount: &Mount) -> Result<()>;
     async fn mounts(&self) -> Result<Vec<Mount>>;
@@ -163,7 +178,9 @@ pub trait Store {
     async fn leases_with_prefix(&self, prefix: &str) -> Result<Vec<Lease>>;
     /// Every pending lease (there are few: issuing is in progress, or its issuer died).
     async fn pending_leases(&self) -> Result<Vec<Lease>>;
-    /// Makes a lease due now (its issuer is known to be gone), unless it is due already.
+    /// Makes a pending lease due now (its issuer is known to be gone), unless it is due already
+    /// or is no longer pending: its issuer may have activated it and exited since it was read
+    /// as pending, and an active lease keeps its expiry.
     async fn make_due(&self, id: &str, now: i64) -> Result<()>;
     /// Moves the expiry of an active lease that has not expired at `now` and is neither held nor
     /// backing off; false otherwise.

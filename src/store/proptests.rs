@@ -23,7 +23,9 @@ fn refusal(url: &str) -> StoreError {
 
 /// A URL scheme other than sqlite's.
 fn scheme() -> impl Strategy<Value = String> {
-    "[a-zA-Z0-9][a-zA-Z0-9+.-]{0,8}".prop_filter("not sqlite", |s| s != "sqlite")
+    "[a-zA-Z0-9][a-zA-Z0-9+.-]{0,8}".prop_filter("not sqlite nor postgres", |s| {
+        s != "sqlite" && s != "postgres" && s != "postgresql"
+    })
 }
 
 proptest! {

@@ -44,6 +44,8 @@ struct State {
     rules: HashMap<String, Rule>,
     /// Actions in the order they arrived.
     seen: Vec<String>,
+    /// The same, with the `UserName` each named (empty when none).
+    seen_users: Vec<(String, String)>,
     /// Actions forwarded to the emulator, in the order they completed.
     forwarded: Vec<String>,
     /// When `RefuseUntil` refused a request.
@@ -87,6 +89,18 @@ impl Proxy {
 
     pub fn seen(&self) -> Vec<String> {
         self.state.lock().unwrap().seen.clone()
+    }
+
+    /// The `UserName` of every `action` request that arrived, in order (repeats included).
+    pub fn users_of(&self, action: &str) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .seen_users
+            .iter()
+            .filter(|(a, _)| a == action)
+            .map(|(_, u)| u.clone())
+            .collect()
     }
 
     pub fn count(&self, action: &str) -> usize {
@@ -165,6 +179,15 @@ fn action_of(body: &[u8]) -> String {
         .to_string()
 }
 
+fn param_of(body: &[u8], name: &str) -> String {
+    let body = String::from_utf8_lossy(body);
+    let prefix = format!("{name}=");
+    body.split('&')
+        .find_map(|kv| kv.strip_prefix(prefix.as_str()))
+        .unwrap_or("")
+        .to_string()
+}
+
 fn respond(conn: &mut TcpStream, status: u16, body: &str) {
     let reason = match status {
         200 => "OK",
@@ -211,6 +234,8 @@ fn serve(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
         let fault = {
             let mut state = state.lock().unwrap();
             state.seen.push(action.clone());
+            let user = param_of(&request.body, "UserName");
+            state.seen_users.push((action.clone(), user));
             match state.rules.get_mut(&action) {
                 Some(rule) if rule.times != Some(0) => {
                     if let Some(n) = rule.times.as_mut() {

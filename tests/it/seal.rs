@@ -7,7 +7,16 @@ use std::os::unix::fs::PermissionsExt;
 
 use crate::support::*;
 
+/// Where the key file is by default: beside a SQLite file; for a database that is not a file,
+/// in the user's data directory, named by the database's id.
 fn key_file(env: &Env) -> std::path::PathBuf {
+    if postgres() {
+        return env
+            .dir
+            .path()
+            .join(".local/share/awscreds")
+            .join(format!("{}.key", env.state().db_id()));
+    }
     let mut path = env.db.clone().into_os_string();
     path.push(".key");
     path.into()
@@ -54,6 +63,9 @@ fn the_root_secret_is_sealed_under_a_key_file_beside_the_database() {
 
 #[test]
 fn a_database_of_an_earlier_version_is_sealed_on_open_and_no_clear_text_remains() {
+    if sqlite_only("it builds an earlier version's SQLite file") {
+        return;
+    }
     let (env, secret) = on_auth_emulator("seal_legacy");
     // Rewrite the database as an earlier version left it: the secret in the clear in the root
     // configuration's JSON, no seal, no key file. (SQL here, and only here: it is that version's
@@ -150,6 +162,9 @@ fn a_key_file_that_others_can_read_is_refused_with_the_chmod_that_fixes_it() {
 
 #[test]
 fn a_database_that_others_can_read_gets_a_warning_naming_the_fix() {
+    if sqlite_only("the modes of the database's file") {
+        return;
+    }
     let env = Env::with_roles(&["seal_dbmode"]);
     std::fs::set_permissions(&env.db, std::fs::Permissions::from_mode(0o644)).unwrap();
     let dir = env.db.parent().unwrap();
@@ -197,7 +212,7 @@ fn rotate_reseals_every_secret_in_one_go_and_loses_none() {
 }
 
 /// Makes a KMS key on the emulator; returns its id.
-fn kms_key() -> String {
+pub fn kms_key() -> String {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -230,7 +245,7 @@ fn kms_key() -> String {
 }
 
 /// The machine's AWS configuration that KMS is reached with (never a mount's root keys).
-fn with_kms(env: Env) -> Env {
+pub fn with_kms(env: Env) -> Env {
     env.with_var("AWS_ENDPOINT_URL_KMS", &endpoint())
         .with_var("AWS_ACCESS_KEY_ID", "AKIATESTKMS000000000")
         .with_var("AWS_SECRET_ACCESS_KEY", "kms-secret")

@@ -29,7 +29,7 @@ impl State {
         Some(State { rt, store })
     }
 
-    fn run<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+    pub fn run<T>(&self, f: impl std::future::Future<Output = T>) -> T {
         self.rt.block_on(f)
     }
 

@@ -46,8 +46,112 @@ pub fn dead_endpoint() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// The backend the suite runs against: `AWSCREDS_TEST_BACKEND=postgres` (set by scripts/test
+/// for its second pass) makes each `Env` a fresh PostgreSQL database on the server that
+/// scripts/with-postgres started (or `AWSCREDS_TEST_POSTGRES_URL`); otherwise SQLite files.
+pub fn postgres() -> bool {
+    std::env::var("AWSCREDS_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// For a test that is SQLite's by nature (its files, their modes, its lock files): true, after
+/// saying why, when the suite runs against PostgreSQL, and the test then returns.
+pub fn sqlite_only(why: &str) -> bool {
+    if postgres() {
+        eprintln!("skipped on PostgreSQL: {why}");
+    }
+    postgres()
+}
+
+/// The superuser URL of the test server, from scripts/with-postgres.
+pub fn postgres_admin_url() -> String {
+    std::env::var("AWSCREDS_TEST_POSTGRES_URL").expect(
+        "AWSCREDS_TEST_POSTGRES_URL is not set: run the tests with scripts/test, which starts \
+         PostgreSQL",
+    )
+}
+
+/// The URL of database `name` on the test server (the admin URL with another path).
+pub fn postgres_url(name: &str) -> String {
+    let admin = postgres_admin_url();
+    let (base, query) = match admin.split_once('?') {
+        Some((base, query)) => (base.to_string(), format!("?{query}")),
+        None => (admin.clone(), String::new()),
+    };
+    let (server, _) = base.rsplit_once('/').expect("a URL with a database");
+    format!("{server}/{name}{query}")
+}
+
+/// Runs SQL as the test server's superuser (in its `postgres` database); the rows' first
+/// column, as text.
+pub fn postgres_admin(sql: &str) -> Vec<Option<String>> {
+    postgres_sql(&postgres_admin_url(), sql)
+}
+
+/// Runs SQL as the test server's superuser in the database at `url` (a test's own); the rows'
+/// first column, as text.
+pub fn postgres_sql(url: &str, sql: &str) -> Vec<Option<String>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("the test server answers");
+        let task = tokio::spawn(connection);
+        let mut out = Vec::new();
+        for message in client
+            .simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+        {
+            if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
+                out.push(row.get(0).map(str::to_string));
+            }
+        }
+        drop(client);
+        let _ = task.await;
+        out
+    })
+}
+
+/// A fresh, empty database on the test server: its URL.
+pub fn new_postgres_database() -> String {
+    let name = format!("awscreds_{}", uuid::Uuid::new_v4().simple());
+    postgres_admin(&format!("CREATE DATABASE {name}"));
+    postgres_url(&name)
+}
+
+/// The files of the test server's data directory that can hold `url`'s database content: its
+/// own directory, the WAL and the shared catalogs, after a CHECKPOINT has written everything
+/// out. `None` (after saying why) for a server that scripts/with-postgres did not start.
+pub fn postgres_files(url: Option<&str>) -> Option<Vec<PathBuf>> {
+    let Some(data) = std::env::var_os("AWSCREDS_TEST_POSTGRES_DATA") else {
+        eprintln!("not checked: the data directory of AWSCREDS_TEST_POSTGRES_URL is unknown");
+        return None;
+    };
+    let data = PathBuf::from(data);
+    postgres_admin("CHECKPOINT");
+    let mut dirs = vec![data.join("pg_wal"), data.join("global")];
+    match url {
+        Some(url) => {
+            let name = url.split('?').next().unwrap().rsplit('/').next().unwrap();
+            let oid = postgres_admin(&format!(
+                "SELECT oid FROM pg_database WHERE datname = '{name}'"
+            ));
+            dirs.push(
+                data.join("base")
+                    .join(oid[0].clone().expect("the database exists")),
+            );
+        }
+        None => dirs = vec![data],
+    }
+    Some(dirs.iter().flat_map(|d| files_under(d)).collect())
+}
+
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// The `--db` value: a SQLite path, or (on PostgreSQL) the database's URL.
     pub db: PathBuf,
     pub vars: Vec<(String, String)>,
     /// Files the test itself wrote (`Env::file`), which may hold what it chose to.
@@ -80,6 +184,11 @@ impl Drop for Env {
                 );
             }
         }
+        if postgres() {
+            let name = self.db.display().to_string();
+            let name = name.split('?').next().unwrap().rsplit('/').next().unwrap();
+            postgres_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
     }
 }
 
@@ -99,7 +208,11 @@ fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
 impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("state").join("awscreds.db");
+        let db = if postgres() {
+            PathBuf::from(new_postgres_database())
+        } else {
+            dir.path().join("state").join("awscreds.db")
+        };
         Env {
             dir,
             db,
@@ -307,7 +420,14 @@ impl Env {
             }
         }
         let mut files = Vec::new();
-        walk(self.db.parent().unwrap(), &mut files);
+        if postgres() {
+            match postgres_files(Some(&self.db.display().to_string())) {
+                Some(found) => files = found,
+                None => return,
+            }
+        } else {
+            walk(self.db.parent().unwrap(), &mut files);
+        }
         assert!(!files.is_empty(), "no files beside {}", self.db.display());
         for file in files {
             let bytes = std::fs::read(&file).unwrap_or_default();

@@ -74,6 +74,12 @@ impl Store for SqliteStore {
             })?)
     }
 
+    async fn set_db_id(&self, id: &str) -> Result<()> {
+        self.conn
+            .execute("UPDATE meta SET value = ?1 WHERE key = 'db_id'", [id])?;
+        Ok(())
+    }
+
     async fn create_mount(&self, mount: &Mount) -> Result<()> {
         let inserted = self.conn.execute(
             "INSERT INTO mounts (path, kind, created_at) VALUES (?1, ?2, ?3) \
@@ -333,7 +339,7 @@ impl Store for SqliteStore {
 
     async fn make_due(&self, id: &str, now: i64) -> Result<()> {
         self.conn.execute(
-            "UPDATE leases SET due_at = ?2 WHERE id = ?1 AND due_at > ?2",
+            "UPDATE leases SET due_at = ?2 WHERE id = ?1 AND due_at > ?2 AND state = 'pending'",
             params![id, now],
         )?;
         Ok(())

@@ -1,0 +1,284 @@
+//! What every store backend promises, checked on the one the suite runs against (SQLite, then
+//! PostgreSQL): atomic claims among concurrent sweeps, pending leases taken from their issuer,
+//! renewal rules, and issuer liveness seen from another process and from the issuer itself.
+//! Then what only the PostgreSQL store has: its URL, its password, its schema version, and its
+//! server's files, which must never hold a root secret key.
+
+use std::collections::BTreeSet;
+
+use awscreds::model::{CredentialType, Lease, LeaseState, Mount};
+use awscreds::store::{self, Activation, Location, Store};
+
+use crate::support::*;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn open(rt: &tokio::runtime::Runtime, db: &str) -> Box<dyn Store> {
+    rt.block_on(store::open(&Location::parse(db))).unwrap()
+}
+
+fn lease(id: &str, due_at: i64) -> Lease {
+    Lease {
+        id: id.into(),
+        mount: "aws".into(),
+        role: "r".into(),
+        iam_user: format!("u-{id}"),
+        access_key_id: None,
+        state: LeaseState::Pending,
+        issued_at: 0,
+        expires_at: due_at,
+        max_expires_at: due_at,
+        due_at,
+        attempts: 0,
+        last_error: None,
+        owner: None,
+        attached: None,
+        kind: CredentialType::IamUser,
+        key_wait_ms: None,
+        cached_secret: None,
+    }
+}
+
+fn with_mount(env: &Env) -> String {
+    let db = env.db.display().to_string();
+    let rt = runtime();
+    let store = open(&rt, &db);
+    rt.block_on(store.create_mount(&Mount {
+        path: "aws".into(),
+        kind: "aws".into(),
+        created_at: 1,
+    }))
+    .unwrap();
+    db
+}
+
+#[test]
+fn concurrent_claims_never_take_a_lease_twice() {
+    let env = Env::new();
+    let db = with_mount(&env);
+    let rt = runtime();
+    let store = open(&rt, &db);
+    rt.block_on(async {
+        for i in 0..200 {
+            store
+                .insert_lease(&lease(&format!("l{i:03}"), 10))
+                .await
+                .unwrap();
+        }
+    });
+    let claimers: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                let rt = runtime();
+                let store = open(&rt, &db);
+                let mut taken = Vec::new();
+                loop {
+                    let got = rt.block_on(store.claim_due(10, 1_000, 7)).unwrap();
+                    if got.is_empty() {
+                        return taken;
+                    }
+                    taken.extend(got.into_iter().map(|l| l.id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for claimer in claimers {
+        all.extend(claimer.join().unwrap());
+    }
+    let unique: BTreeSet<_> = all.iter().cloned().collect();
+    assert_eq!(all.len(), 200, "a lease was claimed twice or lost");
+    assert_eq!(unique.len(), 200);
+    assert!(!rt.block_on(store.any_due(10)).unwrap());
+    assert_eq!(rt.block_on(store.count_due(1_000)).unwrap(), 200);
+}
+
+#[test]
+fn a_taken_pending_lease_cannot_be_activated_and_a_held_one_not_renewed() {
+    let env = Env::new();
+    let db = with_mount(&env);
+    let rt = runtime();
+    let store = open(&rt, &db);
+    let act = |expires_at| Activation {
+        access_key_id: "AK",
+        attached: &[],
+        expires_at,
+    };
+    rt.block_on(async {
+        let mut pending = lease("p", 100);
+        pending.owner = Some("me".into());
+        store.insert_lease(&pending).await.unwrap();
+        assert!(
+            !store
+                .activate_if_owned("p", Some("other"), &act(50))
+                .await
+                .unwrap()
+        );
+        store.take_pending("p").await.unwrap();
+        assert!(
+            !store
+                .activate_if_owned("p", Some("me"), &act(50))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.lease("p").await.unwrap().unwrap().state,
+            LeaseState::Pending
+        );
+
+        store.insert_lease(&lease("a", 100)).await.unwrap();
+        assert!(store.activate_if_owned("a", None, &act(50)).await.unwrap());
+        // Read as pending by a sweep, then activated by its issuer, which exited: the sweep's
+        // verdict "issuer gone" no longer makes it due.
+        store.make_due("a", 5).await.unwrap();
+        assert_eq!(store.lease("a").await.unwrap().unwrap().due_at, 50);
+        assert!(store.renew_lease("a", 10, 60).await.unwrap());
+        // Held by a sweep: not renewed.
+        assert_eq!(store.claim_prefix("a", 500).await.unwrap().len(), 1);
+        assert!(!store.renew_lease("a", 10, 70).await.unwrap());
+        // Backing off after a failure: not renewed either.
+        store.record_failure("a", "boom", 400).await.unwrap();
+        assert!(!store.renew_lease("a", 10, 70).await.unwrap());
+        let a = store.lease("a").await.unwrap().unwrap();
+        assert_eq!((a.attempts, a.due_at, a.expires_at), (1, 400, 60));
+        assert_eq!(a.last_error.as_deref(), Some("boom"));
+    });
+}
+
+#[test]
+fn an_issuer_is_alive_to_itself_and_to_others_until_its_store_is_gone() {
+    let env = Env::new();
+    let db = with_mount(&env);
+    let rt = runtime();
+    let issuer = open(&rt, &db);
+    let other = open(&rt, &db);
+    let token = rt
+        .block_on(issuer.issuer_token())
+        .unwrap()
+        .expect("a token");
+    assert_eq!(
+        rt.block_on(issuer.issuer_token()).unwrap().as_deref(),
+        Some(token.as_str())
+    );
+    assert!(!rt.block_on(issuer.issuer_gone(&token)), "gone to itself");
+    assert!(!rt.block_on(other.issuer_gone(&token)), "gone to another");
+    assert!(rt.block_on(other.issuer_gone("a-token-nobody-took")));
+    drop(issuer);
+    // The server notices a closed connection at once, but give it a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !rt.block_on(other.issuer_gone(&token)) {
+        assert!(std::time::Instant::now() < deadline, "still alive");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Eight processes opening a new database at once: each migrates or waits for the one that
+/// does, and all succeed.
+#[test]
+fn many_processes_opening_a_new_database_at_once_all_succeed() {
+    let env = Env::new();
+    let spawned: Vec<_> = (0..8)
+        .map(|_| {
+            env.command(["mounts"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in spawned {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !stderr.contains("error"),
+            "{stderr}"
+        );
+    }
+    env.run(["mount", "aws"]).ok();
+}
+
+#[test]
+fn a_database_of_a_newer_schema_is_refused_in_one_line() {
+    if !postgres() {
+        return eprintln!("PostgreSQL only: SQLite's is in src/store/sqlite/tests.rs");
+    }
+    let env = Env::new();
+    env.run(["mount", "aws"]).ok();
+    let db = env.db.display().to_string();
+    postgres_sql(&db, "UPDATE awscreds_schema SET version = 99");
+    env.run(["mounts"]).fails(1).one_line_error(
+        "database holds an unreadable schema: version 99 is newer than this awscreds knows (2); \
+         upgrade awscreds",
+    );
+}
+
+#[test]
+fn the_password_comes_from_the_url_or_pgpassword_and_is_never_shown() {
+    if !postgres() {
+        return eprintln!("PostgreSQL only: URLs and passwords");
+    }
+    let env = Env::new();
+    let url = env.db.display().to_string();
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (userinfo, host) = rest.split_once('@').unwrap();
+    let (user, password) = userinfo.split_once(':').unwrap();
+    let without = format!("postgresql://{user}@{host}");
+    env.run(["--db", &without, "mount", "aws"])
+        .fails(1)
+        .stderr_has("password missing");
+    let with_var = Env::new().with_var("PGPASSWORD", password);
+    with_var.run(["--db", &without, "mount", "aws"]).ok();
+    with_var
+        .run(["--db", &without, "mounts"])
+        .ok()
+        .stdout_has("aws/");
+
+    let wrong = format!("{scheme}://{user}:Wr0ng%40pass@{host}");
+    let run = env.run(["--db", &wrong, "mounts"]).fails(1).stderr_any();
+    assert!(!run.stderr.contains("Wr0ng"), "{run:#?}");
+    assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("password authentication failed"),
+        "{run:#?}"
+    );
+
+    let port = dead_endpoint().rsplit(':').next().unwrap().to_string();
+    let dead = format!("postgres://{user}:s3cret@127.0.0.1:{port}/x?sslmode=disable");
+    let run = env.run(["--db", &dead, "mounts"]).fails(1).stderr_any();
+    assert!(!run.stderr.contains("s3cret"), "{run:#?}");
+    assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
+    assert!(run.stderr.contains("refused"), "{run:#?}");
+}
+
+/// Secrets are sealed before they reach the store: after a CHECKPOINT, no file of the server
+/// (tables, WAL, catalogs, of every database) holds the root secret key in the clear.
+#[test]
+fn no_file_of_the_postgres_server_holds_a_root_secret_key() {
+    if !postgres() {
+        return eprintln!("PostgreSQL only: SQLite's files are checked by every test's Env");
+    }
+    let env = Env::with_roles(&["pg_raw"]);
+    env.issue("aws/creds/pg_raw");
+    env.run(["write", "aws/config/root", "region=us-west-2"])
+        .ok();
+    let Some(files) = postgres_files(None) else {
+        return;
+    };
+    assert!(files.len() > 100, "{} files", files.len());
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !bytes
+                .windows(SEED_SECRET_KEY.len())
+                .any(|w| w == SEED_SECRET_KEY.as_bytes()),
+            "{} holds the root secret key in the clear",
+            file.display()
+        );
+    }
+}
