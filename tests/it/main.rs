@@ -23,3 +23,4 @@ mod seal;
 mod snapshots;
 mod stores;
 mod tidy;
+mod tls;
