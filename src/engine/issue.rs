@@ -220,7 +220,8 @@ impl<C: Connector> Engine<C> {
         };
         // Counted from now, not from the start: the caller gets the whole lease, but never past
         // issue time + lease_max.
-        lease.expires_at = (self.now() + lease_config.lease as i64).min(lease.max_expires_at);
+        let activated_at = self.now();
+        lease.expires_at = (activated_at + lease_config.lease as i64).min(lease.max_expires_at);
         let activation = Activation {
             access_key_id: &key.access_key_id,
             attached: &attached,
@@ -252,7 +253,9 @@ impl<C: Connector> Engine<C> {
 
         Ok(Issued {
             lease: LeaseInfo {
-                duration: (lease.expires_at - self.now()).max(0) as u64,
+                // What was granted, from the same instant: a second that ticks over while the
+                // activation is recorded (a database round trip away) must not make it 3599.
+                duration: (lease.expires_at - activated_at).max(0) as u64,
                 id: lease.id,
                 renewable: true,
             },

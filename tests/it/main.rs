@@ -24,3 +24,4 @@ mod seal;
 mod snapshots;
 mod stores;
 mod tidy;
+mod tls;

@@ -282,3 +282,54 @@ fn no_file_of_the_postgres_server_holds_a_root_secret_key() {
         );
     }
 }
+
+/// A server that is not listening yet (starting up, say) is waited for, briefly: awscreds
+/// started before it still gets through once it listens.
+#[test]
+fn connecting_waits_briefly_for_a_server_that_is_starting() {
+    if !postgres() {
+        return eprintln!("PostgreSQL only: connecting to a server");
+    }
+    let env = Env::new();
+    let url = env.db.display().to_string();
+    let (userinfo, rest) = url.rsplit_once('@').unwrap();
+    let (server, path) = rest.split_once('/').unwrap();
+    let port = dead_endpoint()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse::<u16>()
+        .unwrap();
+    let late = format!("{userinfo}@127.0.0.1:{port}/{path}");
+    let child = env
+        .command(["--db", &late, "mount", "aws"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Now "the server" listens: a plain relay to the real one.
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let server = server.to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let upstream = std::net::TcpStream::connect(&server).unwrap();
+            for (mut from, mut to) in [
+                (conn.try_clone().unwrap(), upstream.try_clone().unwrap()),
+                (upstream, conn),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.run(["mounts"]).ok().stdout_has("aws/");
+}

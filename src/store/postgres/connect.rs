@@ -216,12 +216,8 @@ fn transient(e: &tokio_postgres::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionRefused
-                    | std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::ConnectionAborted
-            );
+            // Not a reset: a server (or a pooler) that hangs up on us will not change its mind.
+            return io.kind() == std::io::ErrorKind::ConnectionRefused;
         }
         source = s.source();
     }

@@ -50,9 +50,12 @@ impl Drop for PostgresStore {
         if self.token.get_mut().is_none() {
             return;
         }
-        let (Some(client), Ok(runtime)) =
-            (self.client.take(), tokio::runtime::Handle::try_current())
-        else {
+        // Outside a runtime (a store dropped after its runtime's block_on), the connection's
+        // end releases the lock.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Some(client) = self.client.take() else {
             return;
         };
         let task = runtime.spawn(async move {
