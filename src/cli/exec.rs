@@ -6,7 +6,7 @@ use rustix::process::{Pid, Signal, kill_process};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::args::{WaitArgs, parse_duration};
-use super::{CliEngine, Context, ExitStatus, report, wait_for_key, warn};
+use super::{CliEngine, Context, ExitStatus, wait_for_key, warn};
 use crate::engine::{Error, Issued, Read};
 use crate::env::EnvVars;
 use crate::output::{Record, credentials, timestamp};
@@ -112,7 +112,7 @@ async fn supervise(
     let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
-            // Reported here, with the shell's exit codes: 127 not found, 126 not runnable.
+            // The shell's exit codes: 127 not found, 126 not runnable.
             let code = if e.kind() == std::io::ErrorKind::NotFound {
                 127
             } else {
@@ -123,11 +123,12 @@ async fn supervise(
                 std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
                 _ => e.to_string(),
             };
-            report::report(&anyhow::Error::from(Error::input_hint(
-                format!("cannot run {}: {reason}", command[0].to_string_lossy()),
-                "the credentials were revoked again; check the command and its PATH",
-            )));
-            return Ok(ExitStatus::Child(code));
+            return Err(Error::CannotRun {
+                command: command[0].to_string_lossy().into_owned(),
+                reason,
+                code,
+            }
+            .into());
         }
     };
     let pid = child.id().and_then(|id| Pid::from_raw(id as i32));

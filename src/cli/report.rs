@@ -57,6 +57,7 @@ pub fn report(e: &anyhow::Error) -> ExitStatus {
         let _ = writeln!(stderr, "hint: {hint}");
     }
     match known {
+        Some(Error::CannotRun { code, .. }) => ExitStatus::Child(*code),
         Some(e) if e.is_cloud() => ExitStatus::Cloud,
         _ => ExitStatus::Failure,
     }
@@ -159,6 +160,9 @@ pub fn hint(e: &Error) -> Option<String> {
             ),
             KeyFileError::NotAKey { .. } | KeyFileError::Io { .. } => return None,
         },
+        Error::CannotRun { .. } => {
+            "the credentials were revoked again; check the command and its PATH".into()
+        }
         Error::AuditFailed { .. } => {
             "fix the device (disk, permissions), or awscreds audit disable PATH; awscreds \
              audit list shows the devices"

@@ -69,8 +69,7 @@ impl<C: Connector> Engine<C> {
 
     /// The lease prefix of a credentials path: `aws/creds/deploy/`.
     pub async fn cache_prefix(&self, path: &str) -> Result<String> {
-        self.check_issues(path).await?;
-        let target = self.target(path).await?;
+        let target = self.issuing_target(path).await?;
         Ok(format!("{}/", target.path()))
     }
 

@@ -96,6 +96,14 @@ pub enum Error {
     /// Sealing or unsealing a secret failed.
     #[error("cannot unseal the database's secrets: {message}")]
     Sealing { message: String },
+    /// `exec`'s program could not be started; `code` is what a shell exits with then (127 not
+    /// found, 126 not runnable).
+    #[error("cannot run {command}: {reason}")]
+    CannotRun {
+        command: String,
+        reason: String,
+        code: u8,
+    },
     /// An enabled audit device cannot be written: nothing was done (fail closed).
     #[error("{message}; nothing was done")]
     AuditFailed { message: String },

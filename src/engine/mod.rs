@@ -5,8 +5,10 @@
 //! about to call AWS.
 //!
 //! Files by noun: `mounts.rs`, `root.rs` (config/root, rotate-root, config/lease), `roles.rs`,
-//! and the lease lifecycle: `issue.rs` (every IAM call of issuing, in order), `teardown.rs`
-//! (deleting an IAM user), `revoke.rs`, `sweep.rs`, `leases.rs` (lookup, renew); `tidy.rs`.
+//! and the lease lifecycle: `issue.rs` (every IAM call of issuing, in order), `sts.rs`,
+//! `keywait.rs` (waiting for a new key to work), `teardown.rs` (deleting an IAM user),
+//! `revoke.rs`, `sweep.rs`, `leases.rs` (lookup, renew), `cache.rs` (leases kept for
+//! credential-process); `seal.rs` (the data key), `audit.rs` (audit devices), `tidy.rs`.
 
 mod audit;
 mod cache;
@@ -228,9 +230,14 @@ impl<C: Connector> Engine<C> {
     /// Refuses a credential output format (env, credential_process, ...) for a path that does not
     /// issue credentials, before anything happens.
     pub async fn check_issues(&self, path: &str) -> Result<()> {
+        self.issuing_target(path).await.map(drop)
+    }
+
+    /// The target of `path`, if it issues credentials.
+    async fn issuing_target(&self, path: &str) -> Result<Target> {
         let target = self.target(path).await?;
         if matches!(target.route, Route::Creds(_) | Route::Sts(_)) {
-            return Ok(());
+            return Ok(target);
         }
         Err(Error::input_hint(
             format!("{} does not issue credentials", target.path()),

@@ -187,8 +187,13 @@ impl<C: Connector> Engine<C> {
     }
 
     /// Seals what an earlier version stored in the clear, then rewrites the database so that
-    /// the clear text is gone from its files. Costs one lookup per mount when there is none.
+    /// the clear text is gone from its files.
     pub(super) async fn seal_legacy_secrets(&self) -> Result<()> {
+        // Once anything is sealed there is a seal record, and every secret written since went
+        // in sealed: one lookup, not one per mount, on every command from then on.
+        if self.store.seal_record().await?.is_some() {
+            return Ok(());
+        }
         let mut sealed = Vec::new();
         for mount in self.store.mounts().await? {
             let Some(mut config) = self.store.root_config(&mount.path).await? else {

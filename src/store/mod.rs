@@ -51,6 +51,23 @@ pub struct Activation<'a> {
     pub expires_at: i64,
 }
 
+/// Sealed bytes as the text that a `meta` value holds (both backends keep meta as text).
+pub(crate) fn bytes_to_text(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The sealed bytes a `meta` value holds; `what` names it if it is damaged.
+pub(crate) fn text_to_bytes(text: &str, what: &str) -> Result<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| StoreError::Corrupt {
+            what: what.into(),
+            reason: e.to_string(),
+        })
+}
+
 /// Where the state lives, from `--db` / `AWSCREDS_DB`: a path, or `sqlite:PATH`. A value of the
 /// form `scheme://...` names another backend.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -89,11 +89,6 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serializes")
 }
 
-fn base64_text(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
         what: what.to_string(),
@@ -660,7 +655,7 @@ impl Store for PostgresStore {
                 self.client()
                     .execute(
                         "UPDATE meta SET value = $1 WHERE key = 'audit_key'",
-                        &[&base64_text(key)],
+                        &[&super::bytes_to_text(key)],
                     )
                     .await?;
             }
@@ -686,16 +681,8 @@ impl Store for PostgresStore {
         let text = self
             .text("SELECT value FROM meta WHERE key = 'audit_key'", &[])
             .await?;
-        text.map(|t| {
-            use base64::Engine;
-            base64::engine::general_purpose::STANDARD
-                .decode(t)
-                .map_err(|e| StoreError::Corrupt {
-                    what: "audit key".into(),
-                    reason: e.to_string(),
-                })
-        })
-        .transpose()
+        text.map(|t| super::text_to_bytes(&t, "audit key"))
+            .transpose()
     }
 
     async fn create_audit_key(&self, sealed: &[u8]) -> Result<bool> {
@@ -703,7 +690,7 @@ impl Store for PostgresStore {
             .exec(
                 "INSERT INTO meta (key, value) VALUES ('audit_key', $1) \
                  ON CONFLICT (key) DO NOTHING",
-                &[&base64_text(sealed)],
+                &[&super::bytes_to_text(sealed)],
             )
             .await?
             == 1)

@@ -6,7 +6,7 @@ mod owner;
 mod rows;
 mod schema;
 
-use rows::{LEASE_COLUMNS, base64_text, lease_from_row, prefix_end, to_json};
+use rows::{LEASE_COLUMNS, lease_from_row, prefix_end, to_json};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -412,7 +412,7 @@ impl Store for SqliteStore {
         if let Some(key) = audit_key {
             tx.execute(
                 "UPDATE meta SET value = ?1 WHERE key = 'audit_key'",
-                [base64_text(key)],
+                [super::bytes_to_text(key)],
             )?;
         }
         for (mount, config) in configs {
@@ -432,22 +432,14 @@ impl Store for SqliteStore {
                 r.get(0)
             })
             .optional()?;
-        text.map(|t| {
-            use base64::Engine;
-            base64::engine::general_purpose::STANDARD
-                .decode(t)
-                .map_err(|e| StoreError::Corrupt {
-                    what: "audit key".into(),
-                    reason: e.to_string(),
-                })
-        })
-        .transpose()
+        text.map(|t| super::text_to_bytes(&t, "audit key"))
+            .transpose()
     }
 
     async fn create_audit_key(&self, sealed: &[u8]) -> Result<bool> {
         Ok(self.conn.execute(
             "INSERT INTO meta (key, value) VALUES ('audit_key', ?1) ON CONFLICT (key) DO NOTHING",
-            [base64_text(sealed)],
+            [super::bytes_to_text(sealed)],
         )? == 1)
     }
 
