@@ -135,6 +135,10 @@ pub trait Store {
     /// Takes the id of the database this one is a copy of (`db copy`), so that the IAM users
     /// that one issued are still known as this one's.
     async fn set_db_id(&self, id: &str) -> Result<()>;
+    /// A small named value of the database's own (`meta`), such as a record of the last sweep.
+    async fn meta_value(&self, key: &str) -> Result<Option<String>>;
+    /// Sets (or replaces) a named value; see [`Store::meta_value`].
+    async fn set_meta_value(&self, key: &str, value: &str) -> Result<()>;
 
     async fn create_mount(&self, mount: &Mount) -> Result<()>;
     async fn mounts(&self) -> Result<Vec<Mount>>;

@@ -333,3 +333,28 @@ fn connecting_waits_briefly_for_a_server_that_is_starting() {
     );
     env.run(["mounts"]).ok().stdout_has("aws/");
 }
+
+#[test]
+fn a_named_value_is_kept_replaced_and_absent_until_set() {
+    let env = Env::new();
+    let db = with_mount(&env);
+    let rt = runtime();
+    let store = open(&rt, &db);
+    rt.block_on(async {
+        assert_eq!(store.meta_value("last_sweep").await.unwrap(), None);
+        store.set_meta_value("last_sweep", "one").await.unwrap();
+        store.set_meta_value("last_sweep", "two").await.unwrap();
+        assert_eq!(
+            store.meta_value("last_sweep").await.unwrap().as_deref(),
+            Some("two")
+        );
+    });
+    // Another process sees it.
+    let other = open(&rt, &db);
+    assert_eq!(
+        rt.block_on(other.meta_value("last_sweep"))
+            .unwrap()
+            .as_deref(),
+        Some("two")
+    );
+}

@@ -262,6 +262,21 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn meta_value(&self, key: &str) -> Result<Option<String>> {
+        self.text("SELECT value FROM meta WHERE key = $1", &[&key])
+            .await
+    }
+
+    async fn set_meta_value(&self, key: &str, value: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn create_mount(&self, mount: &Mount) -> Result<()> {
         let inserted = self
             .exec(

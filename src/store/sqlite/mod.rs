@@ -80,6 +80,22 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn meta_value(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    async fn set_meta_value(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
     async fn create_mount(&self, mount: &Mount) -> Result<()> {
         let inserted = self.conn.execute(
             "INSERT INTO mounts (path, kind, created_at) VALUES (?1, ?2, ?3) \
