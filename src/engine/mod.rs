@@ -12,6 +12,7 @@
 
 mod audit;
 mod cache;
+mod caps;
 mod error;
 mod issue;
 mod keywait;

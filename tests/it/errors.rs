@@ -310,7 +310,8 @@ fn unknown_parameters_are_refused_with_the_known_ones() {
         hint(&run),
         "parameters of aws/roles/err_unknown_new: name, credential_type, policy_document, \
          policy, policy_arns, iam_groups, iam_tags, user_path, permissions_boundary_arn, \
-         role_arns, default_sts_ttl, max_sts_ttl, session_tags, external_id, mfa_serial_number"
+         role_arns, default_sts_ttl, max_sts_ttl, session_tags, external_id, mfa_serial_number, \
+         max_leases"
     );
 
     let run = refused(
@@ -671,7 +672,7 @@ fn a_missing_field_is_refused() {
     let env = Env::configured();
     let run = refused(&env, &["read", "aws/config/lease", "-field=x"], &[]);
     let run = run.one_line_error("Field \"x\" not present in secret");
-    assert_eq!(hint(&run), "fields: lease, lease_max");
+    assert_eq!(hint(&run), "fields: lease, lease_max, max_leases");
     env.role("aws/roles/err_field");
     refused(
         &env,

@@ -7,6 +7,7 @@ mod state;
 mod support;
 
 mod audit;
+mod caps;
 mod cli;
 mod consumers;
 mod copy;

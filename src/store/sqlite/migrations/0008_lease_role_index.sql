@@ -1,0 +1,3 @@
+-- Lease caps count a role's leases on every issue, and `status` counts them per mount and role:
+-- both read this index alone, never the rows.
+CREATE INDEX leases_role ON leases (mount, role, state, attempts, expires_at);
