@@ -17,6 +17,7 @@ mod faults;
 mod hosts;
 mod lease_cmds;
 mod leases;
+mod monitoring;
 mod mounts;
 mod paths;
 mod quickstart;
