@@ -8,7 +8,9 @@
 //! and the lease lifecycle: `issue.rs` (every IAM call of issuing, in order), `sts.rs`,
 //! `keywait.rs` (waiting for a new key to work), `teardown.rs` (deleting an IAM user),
 //! `revoke.rs`, `sweep.rs`, `leases.rs` (lookup, renew), `cache.rs` (leases kept for
-//! credential-process); `seal.rs` (the data key), `audit.rs` (audit devices), `tidy.rs`.
+//! credential-process), `caps.rs` (max_leases); `monitor.rs` (`status`, the sweep's record),
+//! `plan.rs` (`sweep --dry-run`); `seal.rs` (the data key), `audit.rs` (audit devices),
+//! `tidy.rs`.
 
 mod audit;
 mod cache;

@@ -207,6 +207,10 @@ impl Store for SqliteStore {
         role_cap: u64,
         mount_cap: u64,
     ) -> Result<Option<CapReached>> {
+        if role_cap == 0 && mount_cap == 0 {
+            insert_lease_row(&self.conn, l)?;
+            return Ok(None);
+        }
         // IMMEDIATE: the write lock is taken before counting, so that no other issuer counts
         // (or inserts) until this one has committed.
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
