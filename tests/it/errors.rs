@@ -996,6 +996,11 @@ fn the_root_secret_key_is_never_printed() {
         .fails(2)
         .stderr_has("cannot reach AWS");
     no_secret(&run);
-    // The sweep cannot clean up the pending lease that read left behind: a warning, exit 2.
-    no_secret(&env.run(["sweep"]).fails(2).warns("cannot reach AWS"));
+    // The sweep cannot clean up the pending lease that read left behind: named, exit 2.
+    no_secret(
+        &env.run(["sweep"])
+            .fails(2)
+            .stderr_has("error: could not revoke lease aws/creds/err_secret/")
+            .stderr_has("cannot reach AWS"),
+    );
 }
