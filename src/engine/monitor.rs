@@ -1,7 +1,7 @@
 //! Monitoring: `status` (per mount and role, the leases counted by the database, the oldest
 //! failing lease, the root key's age, the last sweep) and the record that every `sweep` leaves
 //! (`Store::meta_value("last_sweep")`, a small JSON). Nothing here calls AWS or builds a client,
-//! and nothing loads leases one by one: the counts are one aggregate query.
+//! and nothing loads leases one by one: the store keeps them counted per role.
 
 use serde::{Deserialize, Serialize};
 

@@ -224,10 +224,12 @@ pub trait Store {
         role_cap: u64,
         mount_cap: u64,
     ) -> Result<Option<CapReached>>;
-    /// How many leases `mount` holds; of `role` only, when given (indexed).
+    /// How many leases `mount` holds; of `role` only, when given (kept counted: no lease is
+    /// read).
     async fn count_leases(&self, mount: &str, role: Option<&str>) -> Result<u64>;
-    /// The leases counted per mount and role by the database (never loaded one by one), with
-    /// `now` deciding which are expired; sorted by mount and role.
+    /// The leases counted per mount and role by the database (never loaded one by one, and kept
+    /// counted as they change, so that this takes milliseconds on 100,000 leases), with `now`
+    /// deciding which are expired; sorted by mount and role; roles without leases left out.
     async fn lease_stats(&self, now: i64) -> Result<Vec<LeaseStats>>;
     /// The leases due at `now`, earliest first, without claiming them: what a sweep would
     /// take (`sweep --dry-run`).

@@ -661,18 +661,24 @@ fn status_metrics_and_dry_run_outputs() {
     snap(&env, "sweep_dry_run_nothing", &["sweep", "--dry-run"], 0);
     env.run(["write", "aws/roles/snap_status", "max_leases=5"])
         .ok();
-    env.run([
-        "write",
-        "aws/config/lease",
-        "lease=1s",
-        "lease_max=1h",
-        "max_leases=10",
-    ])
-    .ok();
-    env.issue("aws/creds/snap_status");
-    env.issue("aws/creds/snap_status");
+    env.run(["write", "aws/config/lease", "max_leases=10"]).ok();
+    // Leases moved into the past rather than waited for: a command run meanwhile would reap.
+    let expire = |id: &str| {
+        let past = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            - 60;
+        env.state().change_lease(id, |l| {
+            l.expires_at = past;
+            l.due_at = past;
+        });
+    };
+    let (first, _) = env.issue("aws/creds/snap_status");
+    let (second, _) = env.issue("aws/creds/snap_status");
+    expire(&first);
+    expire(&second);
     proxy.fault("DeleteUser", Fault::Error(403, "AccessDenied"), None);
-    std::thread::sleep(Duration::from_millis(2100));
     snap_with(&env, "sweep_failing", &["sweep"], 2, MONITORING);
     snap_with(&env, "status_table", &["status"], 0, MONITORING);
     snap_with(
@@ -690,8 +696,8 @@ fn status_metrics_and_dry_run_outputs() {
         MONITORING,
     );
     // One more lease, expired, for the dry run to list beside the two backing off.
-    env.issue("aws/creds/snap_status");
-    std::thread::sleep(Duration::from_millis(1100));
+    let (third, _) = env.issue("aws/creds/snap_status");
+    expire(&third);
     snap_with(
         &env,
         "sweep_dry_run_table",

@@ -486,5 +486,28 @@ fn lease_stats_count_per_role_and_due_leases_are_not_claimed() {
         assert_eq!(due, ["b1", "b2"]);
         // Looking claimed nothing: a sweep still takes both.
         assert_eq!(store.claim_due(100, 1_000, 10).await.unwrap().len(), 2);
+
+        // The counts follow deletes and changes of state too.
+        store.delete_lease("b1").await.unwrap();
+        store.delete_lease("b3").await.unwrap();
+        let stats = store.lease_stats(100).await.unwrap();
+        let b = &stats[1];
+        assert_eq!(
+            (b.live, b.pending, b.failing, b.expired, b.next_expiry),
+            (1, 0, 1, 0, Some(500))
+        );
+        assert_eq!(store.count_leases("aws", Some("b")).await.unwrap(), 1);
+        assert_eq!(store.count_leases("aws", None).await.unwrap(), 2);
+        store.delete_lease("a1").await.unwrap();
+        let roles: Vec<String> = store
+            .lease_stats(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.role)
+            .collect();
+        assert_eq!(roles, ["b"], "a role without leases is not listed");
+        assert_eq!(store.count_leases("aws", Some("a")).await.unwrap(), 0);
+        assert_eq!(store.count_leases("nowhere", None).await.unwrap(), 0);
     });
 }

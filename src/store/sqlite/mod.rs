@@ -236,14 +236,7 @@ impl Store for SqliteStore {
     }
 
     async fn lease_stats(&self, now: i64) -> Result<Vec<LeaseStats>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT mount, role, count(*), \
-             sum(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), \
-             sum(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), \
-             sum(CASE WHEN state = 'active' AND expires_at <= ?1 THEN 1 ELSE 0 END), \
-             min(CASE WHEN state = 'active' THEN expires_at END) \
-             FROM leases GROUP BY mount, role",
-        )?;
+        let mut stmt = self.conn.prepare_cached(STATS)?;
         let rows = stmt.query_map([now], |r| {
             Ok(LeaseStats {
                 mount: r.get(0)?,
@@ -621,6 +614,15 @@ impl Store for SqliteStore {
     }
 }
 
+/// The counts the triggers keep, and per role what changes with time: the expired leases and the
+/// next expiry (each a range of the index `leases_role`).
+const STATS: &str = "SELECT c.mount, c.role, c.live, c.pending, c.failing, \
+     (SELECT count(*) FROM leases l WHERE l.mount = c.mount AND l.role = c.role \
+      AND l.state = 'active' AND l.expires_at <= ?1), \
+     (SELECT min(l.expires_at) FROM leases l WHERE l.mount = c.mount AND l.role = c.role \
+      AND l.state = 'active') \
+     FROM lease_counts c WHERE c.live > 0";
+
 /// The first failing lease (by issue time, then id) of each mount and role.
 const OLDEST_FAILING: &str = "SELECT mount, role, id, iam_user, attempts, last_error, issued_at, \
      due_at FROM (SELECT mount, role, id, iam_user, attempts, last_error, issued_at, due_at, \
@@ -656,17 +658,19 @@ fn insert_lease_row(conn: &Connection, l: &Lease) -> Result<()> {
     Ok(())
 }
 
-/// Counted on the index of (mount, role, ...), without reading a row.
+/// What the triggers of `lease_counts` keep: no lease is counted here.
 fn count_leases(conn: &Connection, mount: &str, role: Option<&str>) -> Result<u64> {
     let count: i64 = match role {
         Some(role) => conn
-            .prepare_cached("SELECT count(*) FROM leases WHERE mount = ?1 AND role = ?2")?
-            .query_row([mount, role], |r| r.get(0))?,
+            .prepare_cached("SELECT live FROM lease_counts WHERE mount = ?1 AND role = ?2")?
+            .query_row([mount, role], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0),
         None => conn
-            .prepare_cached("SELECT count(*) FROM leases WHERE mount = ?1")?
+            .prepare_cached("SELECT coalesce(sum(live), 0) FROM lease_counts WHERE mount = ?1")?
             .query_row([mount], |r| r.get(0))?,
     };
-    Ok(count as u64)
+    Ok(count.max(0) as u64)
 }
 
 #[cfg(test)]
