@@ -37,13 +37,8 @@ impl<C: Connector> Engine<C> {
 
     /// Refuses at once when a cap is reached already (before an STS call, whose lease can only
     /// be recorded afterwards); [`Engine::record_capped`] decides, atomically.
-    pub(super) async fn check_caps(
-        &self,
-        path: &str,
-        lease_mount: &str,
-        role: &Role,
-    ) -> Result<()> {
-        let (role_cap, mount_cap) = self.caps(lease_mount, role).await?;
+    pub(super) async fn check_caps(&self, path: &str, mount: &str, role: &Role) -> Result<()> {
+        let (role_cap, mount_cap) = self.caps(mount, role).await?;
         for (scope, cap, role_name) in [
             (CapScope::Role, role_cap, Some(role.name.as_str())),
             (CapScope::Mount, mount_cap, None),
@@ -51,11 +46,11 @@ impl<C: Connector> Engine<C> {
             if cap == 0 {
                 continue;
             }
-            let count = self.store.count_leases(lease_mount, role_name).await?;
+            let count = self.store.count_leases(mount, role_name).await?;
             if count >= cap {
                 return Err(cap_error(
                     path,
-                    lease_mount,
+                    mount,
                     &role.name,
                     CapReached { scope, cap, count },
                 ));
