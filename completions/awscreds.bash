@@ -52,6 +52,9 @@ _awscreds() {
             awscreds,seal)
                 cmd="awscreds__subcmd__seal"
                 ;;
+            awscreds,status)
+                cmd="awscreds__subcmd__status"
+                ;;
             awscreds,sweep)
                 cmd="awscreds__subcmd__sweep"
                 ;;
@@ -113,7 +116,7 @@ _awscreds() {
 
     case "${cmd}" in
         awscreds)
-            opts="-h -V --db --help --version mount mounts unmount read exec credential-process write delete list sweep lease tidy seal audit db help"
+            opts="-h -V --db --help --version mount mounts unmount read exec credential-process write delete list sweep status lease tidy seal audit db help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -698,8 +701,30 @@ _awscreds() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        awscreds__subcmd__status)
+            opts="-h --format --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         awscreds__subcmd__sweep)
-            opts="-h --parallel --pending-timeout --db --help"
+            opts="-h --parallel --pending-timeout --metrics-file --dry-run --format --db --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -711,6 +736,14 @@ _awscreds() {
                     ;;
                 --pending-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 --db)

@@ -37,6 +37,7 @@ complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "write" -d 'Write 
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "delete" -d 'Delete data at a path, e.g. a role'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "list" -d 'List the keys at a path, e.g. the roles of a mount'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "sweep" -d 'Revoke every expired lease, e.g. from cron'
+complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "status" -d 'Leases per mount and role, failing revocations, the root keys\' age, the last sweep'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "lease" -d 'List, inspect, renew and revoke leases'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "tidy" -d 'Find IAM users this database created that no lease knows, and with --delete remove them'
 complete -c awscreds -n "__fish_awscreds_needs_command" -f -a "seal" -d 'Show or change how the database\'s secrets are sealed'
@@ -97,8 +98,17 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand list" -l db -d 'The da
 complete -c awscreds -n "__fish_awscreds_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l parallel -d 'Revocations in flight at once' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l pending-timeout -d 'Clean up a pending lease after this long even if its issuer may still be running; 0s forces it (a user that IAM does not show is then taken as gone)' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l metrics-file -d 'After the sweep, write the figures of awscreds status in Prometheus\' text format to PATH (atomically: a temporary file beside it, then renamed), for node_exporter\'s textfile collector' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l format -d 'Output format of --dry-run' -r -f -a "table\t''
+json\t''"
 complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l dry-run -d 'Only list what a sweep would do (the leases due and why, root rotations due): no AWS call, nothing changed'
 complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awscreds -n "__fish_awscreds_using_subcommand status" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+prometheus\t'Prometheus\' text format, as `sweep --metrics-file` writes it'"
+complete -c awscreds -n "__fish_awscreds_using_subcommand status" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
+complete -c awscreds -n "__fish_awscreds_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -s h -l help -d 'Print help'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and not __fish_seen_subcommand_from list lookup renew revoke" -f -a "list" -d 'List leases (id, role, IAM user, issued, expires, state, last error)'

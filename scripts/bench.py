@@ -145,7 +145,8 @@ def main():
             db = setup(d, "bench")
             add_leases(db, leases)
             for args in (["--help"], ["read", "aws/roles/bench"], ["list", "aws/roles/"],
-                         ["read", "aws/config/lease"], ["mounts"]):
+                         ["read", "aws/config/lease"], ["mounts"], ["status"],
+                         ["sweep", "--dry-run"]):
                 med, p95, mib = timed(db, args, n)
                 print(f"{' '.join(args):34} {leases:>8} {med:>10.2f} {p95:>8.2f} {mib:>9.1f}")
 

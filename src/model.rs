@@ -49,6 +49,10 @@ pub struct RootConfig {
     pub username_template: String,
     /// How STS session and federated user names are made; empty: the default.
     pub sts_name_template: String,
+    /// When the root access key was last written or rotated (unix seconds); `None` for keys
+    /// written by an earlier version, and for the credential chain. `status` shows its age.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_written_at: Option<i64>,
 }
 
 impl RootConfig {
@@ -85,15 +89,20 @@ impl std::fmt::Debug for RootConfig {
             .field("sts_endpoint", &self.sts_endpoint)
             .field("profile", &self.profile)
             .field("max_retries", &self.max_retries)
+            .field("key_written_at", &self.key_written_at)
             .finish_non_exhaustive()
     }
 }
 
-/// How long issued IAM-user credentials live (`MOUNT/config/lease`), in seconds.
+/// How long issued IAM-user credentials live (`MOUNT/config/lease`), in seconds, and how many
+/// leases the mount may hold at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseConfig {
     pub lease: u64,
     pub lease_max: u64,
+    /// The most live leases of the whole mount (see [`Role::max_leases`]); 0: no cap.
+    #[serde(default)]
+    pub max_leases: u64,
 }
 
 impl Default for LeaseConfig {
@@ -101,6 +110,7 @@ impl Default for LeaseConfig {
         LeaseConfig {
             lease: 3600,
             lease_max: 24 * 3600,
+            max_leases: 0,
         }
     }
 }
@@ -167,6 +177,11 @@ pub struct Role {
     pub session_tags: BTreeMap<String, String>,
     pub external_id: String,
     pub mfa_serial_number: String,
+    /// The most live leases of this role at once; 0: no cap. A lease is live from the moment
+    /// issuing records it until its record is gone: pending, active, expired but not revoked
+    /// yet, or failing revocation (it still holds an IAM user, or an STS credential that is
+    /// still valid).
+    pub max_leases: u64,
 }
 
 /// Where a lease is in its life. A lease row exists from before the first IAM call until its IAM

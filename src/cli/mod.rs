@@ -17,6 +17,7 @@ mod mounts;
 mod read;
 mod report;
 mod seal;
+mod status;
 mod sweep;
 mod tidy;
 mod unmount;
@@ -84,6 +85,7 @@ pub enum Command {
     Delete(delete::Args),
     List(list::Args),
     Sweep(sweep::Args),
+    Status(status::Args),
     Lease(lease::Args),
     Tidy(tidy::Args),
     Seal(seal::Args),
@@ -149,6 +151,7 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus>
         Command::Delete(args) => delete::run(args, ctx).await,
         Command::List(args) => list::run(args, ctx).await,
         Command::Sweep(args) => sweep::run(args, ctx).await,
+        Command::Status(args) => status::run(args, ctx).await,
         Command::Lease(args) => lease::run(args, ctx).await,
         Command::Tidy(args) => tidy::run(args, ctx).await,
         Command::Seal(args) => seal::run(args, ctx).await,

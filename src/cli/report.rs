@@ -8,6 +8,7 @@ use crate::engine::routes::{self, Op};
 use crate::engine::{Error, Undo};
 use crate::env::EnvVars;
 use crate::seal::keyfile::KeyFileError;
+use crate::store::CapScope;
 
 /// What the process exits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +135,22 @@ pub fn hint(e: &Error) -> Option<String> {
                 .collect();
             format!("try {}", tries.join(" or "))
         }
+        Error::LeaseCapReached {
+            mount,
+            role,
+            path,
+            scope,
+            ..
+        } => match scope {
+            CapScope::Role => format!(
+                "awscreds lease list {path} shows them; revoke some, or raise max_leases \
+                 (awscreds write {mount}/roles/{role} max_leases=N)"
+            ),
+            CapScope::Mount => format!(
+                "awscreds lease list {mount}/ shows them; revoke some, or raise max_leases \
+                 (awscreds write {mount}/config/lease max_leases=N)"
+            ),
+        },
         Error::LeaseNotActive { .. } => {
             "renew it once it is active (awscreds lease lookup ID)".into()
         }

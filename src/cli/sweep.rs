@@ -1,18 +1,20 @@
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use super::args::{ParallelArgs, parse_duration};
-use super::{Context, ExitStatus, print, warn_about};
-use crate::engine::{PENDING_TIMEOUT, SweepOptions};
-use crate::output;
+use super::{Context, ExitStatus, print};
+use crate::engine::{FailedRevocation, PENDING_TIMEOUT, SweepOptions};
+use crate::output::{self, Format};
 
 /// Revoke every expired lease, e.g. from cron
 ///
 /// Also cleans up after issuing processes that died half way: their pending leases are taken
 /// up at once when the process is known to be gone, and in any case after --pending-timeout.
 /// Prints a one-line summary. Leases that cannot be revoked are kept, with their error, and
-/// retried by later runs with backoff; the exit status is then 2.
+/// retried by later runs with backoff; each is named on stderr (lease, IAM user, attempts,
+/// error) and the exit status is then 2. Every run is recorded for awscreds status.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -21,6 +23,18 @@ pub struct Args {
     /// 0s forces it (a user that IAM does not show is then taken as gone)
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pending_timeout: u64,
+    /// After the sweep, write the figures of awscreds status in Prometheus' text format to PATH
+    /// (atomically: a temporary file beside it, then renamed), for node_exporter's textfile
+    /// collector
+    #[arg(long, value_name = "PATH")]
+    metrics_file: Option<PathBuf>,
+    /// Only list what a sweep would do (the leases due and why, root rotations due): no AWS
+    /// call, nothing changed
+    #[arg(long, conflicts_with = "metrics_file")]
+    dry_run: bool,
+    /// Output format of --dry-run
+    #[arg(long, value_enum, default_value_t = Format::Table, requires = "dry_run")]
+    format: Format,
 }
 
 // The default of --pending-timeout above is written out for clap; keep it the engine's.
@@ -30,13 +44,17 @@ const _: () = assert!(
 );
 
 pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
-    let engine = ctx
-        .engine_for(
-            "sweep",
-            "",
-            &serde_json::Map::from_iter([("pending_timeout".into(), args.pending_timeout.into())]),
-        )
-        .await?;
+    let mut audited =
+        serde_json::Map::from_iter([("pending_timeout".into(), args.pending_timeout.into())]);
+    if args.dry_run {
+        audited.insert("dry_run".into(), true.into());
+    }
+    let engine = ctx.engine_for("sweep", "", &audited).await?;
+    if args.dry_run {
+        let plan = engine.sweep_plan(args.pending_timeout as i64).await?;
+        print(|out| output::sweep_plan(out, &plan, args.format))?;
+        return Ok(ExitStatus::Success);
+    }
     let options = SweepOptions {
         pending_timeout: args.pending_timeout as i64,
         parallel: args.parallel.parallel as usize,
@@ -56,17 +74,70 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
             bar.set_position(done);
         }
     };
-    let report = engine.sweep(&options, &progress).await;
+    let swept = engine.sweep_recorded(&options, &progress).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let report = report?;
+    let (report, failures) = swept?;
     ctx.revoked(&report.revoked_leases);
-    warn_about(&report);
+    name_failures(&failures);
     print(|out| output::sweep_summary(out, &report))?;
+    if let Some(path) = &args.metrics_file {
+        let status = engine.status().await?;
+        write_atomically(path, output::prometheus(&status).as_bytes())
+            .with_context(|| format!("cannot write the metrics file {}", path.display()))?;
+    }
     Ok(if report.failed.is_empty() {
         ExitStatus::Success
     } else {
         ExitStatus::Cloud
     })
+}
+
+/// Each lease the sweep could not revoke, on stderr, so that cron's mail tells somebody.
+fn name_failures(failures: &[FailedRevocation]) {
+    use std::io::Write;
+    if failures.is_empty() {
+        return;
+    }
+    let mut stderr = std::io::stderr().lock();
+    for f in failures {
+        let retry = f
+            .retry_at
+            .map(|t| format!("; kept, retried from {}", output::timestamp(t)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            stderr,
+            "error: could not revoke lease {} (IAM user {}, attempt {}): {}{retry}",
+            f.lease_id, f.iam_user, f.attempts, f.error
+        );
+    }
+    let _ = writeln!(
+        stderr,
+        "hint: awscreds status shows the failing leases; awscreds lease lookup ID shows one"
+    );
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new, never half of one: a
+/// temporary file in the same directory (not ending in .prom, so that node_exporter skips it),
+/// then a rename over `path`.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("no file name"))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = path.with_file_name(temp_name);
+    let written = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }

@@ -5,7 +5,7 @@
 use crate::cloud::CloudError;
 use crate::params::ParamError;
 use crate::seal::keyfile::KeyFileError;
-use crate::store::StoreError;
+use crate::store::{CapScope, StoreError};
 
 use super::routes::Op;
 
@@ -63,6 +63,23 @@ pub enum Error {
         op: Op,
         path: String,
         allowed: &'static [Op],
+    },
+    /// Issuing would exceed a `max_leases` cap: nothing was done. `path` is where credentials
+    /// were asked for (`MOUNT/creds/ROLE`), under which the role's leases are listed.
+    #[error(
+        "lease cap reached: {what} has {count} live leases, its max_leases is {cap}",
+        what = match scope {
+            CapScope::Role => format!("role \"{role}\""),
+            CapScope::Mount => format!("mount \"{mount}\""),
+        }
+    )]
+    LeaseCapReached {
+        mount: String,
+        role: String,
+        path: String,
+        scope: CapScope,
+        cap: u64,
+        count: u64,
     },
     #[error("lease not found: {id}")]
     LeaseNotFound { id: String },

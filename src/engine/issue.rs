@@ -133,7 +133,6 @@ impl<C: Connector> Engine<C> {
         let mount = target.mount.as_str();
         let config = self.root_config(mount).await?;
         let lease_config = self.lease_config(mount).await?;
-        let cloud = self.cloud(mount).await?;
         let db_id = self.store.db_id().await?;
         let owner = self.store.issuer_token().await?;
         let template = name_template(&config.username_template, template::DEFAULT_IAM, IAM_LIMIT)?;
@@ -164,7 +163,17 @@ impl<C: Connector> Engine<C> {
             cached_secret: None,
             kind: CredentialType::IamUser,
         };
-        self.store.insert_lease(&lease).await?;
+        // Caps are checked with the insert, atomically, before any AWS call (even the data key's
+        // unwrapping, which may be KMS's).
+        self.record_capped(&target.path(), &lease, role).await?;
+        let cloud = match self.cloud(mount).await {
+            Ok(cloud) => cloud,
+            Err(e) => {
+                // Nothing was asked of IAM: the lease goes again.
+                self.store.delete_lease(&lease.id).await?;
+                return Err(e);
+            }
+        };
 
         let mut tags: Vec<(String, String)> = role
             .iam_tags

@@ -8,15 +8,20 @@
 //! and the lease lifecycle: `issue.rs` (every IAM call of issuing, in order), `sts.rs`,
 //! `keywait.rs` (waiting for a new key to work), `teardown.rs` (deleting an IAM user),
 //! `revoke.rs`, `sweep.rs`, `leases.rs` (lookup, renew), `cache.rs` (leases kept for
-//! credential-process); `seal.rs` (the data key), `audit.rs` (audit devices), `tidy.rs`.
+//! credential-process), `caps.rs` (max_leases); `monitor.rs` (`status`, the sweep's record),
+//! `plan.rs` (`sweep --dry-run`); `seal.rs` (the data key), `audit.rs` (audit devices),
+//! `tidy.rs`.
 
 mod audit;
 mod cache;
+mod caps;
 mod error;
 mod issue;
 mod keywait;
 mod leases;
+mod monitor;
 mod mounts;
+mod plan;
 mod policy;
 mod revoke;
 mod roles;
@@ -32,6 +37,8 @@ mod tidy;
 pub use error::{Error, Result, Undo};
 pub use issue::{PENDING_TIMEOUT, TAG_DB, TAG_LEASE};
 pub use keywait::KeyWait;
+pub use monitor::{FailedRevocation, MountStatus, RoleStatus, RootKey, Status, SweepRecord};
+pub use plan::{DueReason, PlannedAction, PlannedLease, PlannedRotation, SweepPlan};
 pub use roles::DEFAULT_USER_PATH;
 pub use seal::{KeyFileDefault, SealSettings, SealStatus};
 pub use sweep::{DEFAULT_PARALLEL, Failure, SweepOptions, SweepReport};

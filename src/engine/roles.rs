@@ -117,6 +117,9 @@ fn apply(existing: Option<Role>, name: &str, data: &Map<String, Value>) -> Resul
     if let Some(text) = string_param(data, "mfa_serial_number")? {
         role.mfa_serial_number = text;
     }
+    if let Some(cap) = super::caps::max_leases(data)? {
+        role.max_leases = cap;
+    }
     for (key, slot) in [
         ("default_sts_ttl", &mut role.default_sts_ttl),
         ("max_sts_ttl", &mut role.max_sts_ttl),

@@ -63,6 +63,7 @@ impl<C: Connector> Engine<C> {
                 self.seal_root_secret(&target.mount, &secret).await?
             };
             config.legacy_secret_key.clear();
+            config.key_written_at = (!access.is_empty()).then(|| self.now());
             config.access_key = access;
         }
         if let Some(region) = given("region")? {
@@ -152,6 +153,7 @@ impl<C: Connector> Engine<C> {
             access_key: new.access_key_id.clone(),
             sealed_secret_key: self.seal_root_secret(mount, &new.secret_access_key).await?,
             legacy_secret_key: String::new(),
+            key_written_at: Some(self.now()),
             ..old.clone()
         };
         if let Err(e) = self.store.set_root_config(mount, &config).await {
@@ -189,14 +191,26 @@ impl<C: Connector> Engine<C> {
         target: &Target,
         data: &Map<String, Value>,
     ) -> Result<()> {
-        let get = |name| -> Result<u64> {
-            let text = params::string(data, name)?.unwrap_or_default();
-            Ok(named_duration(name, &text)?)
-        };
-        let config = LeaseConfig {
-            lease: get("lease")?,
-            lease_max: get("lease_max")?,
-        };
+        // lease and lease_max go together (Vault's pair); max_leases alone changes only the cap.
+        let mut config = self.lease_config(&target.mount).await?;
+        if data.contains_key("lease") || data.contains_key("lease_max") {
+            let get = |name: &'static str| -> Result<u64> {
+                let Some(text) = params::string(data, name)? else {
+                    return Err(Error::MissingParam {
+                        param: name,
+                        path: target.path(),
+                        secret: false,
+                        with: vec!["lease", "lease_max"],
+                    });
+                };
+                Ok(named_duration(name, &text)?)
+            };
+            config.lease = get("lease")?;
+            config.lease_max = get("lease_max")?;
+        }
+        if let Some(cap) = super::caps::max_leases(data)? {
+            config.max_leases = cap;
+        }
         if config.lease == 0 {
             return Err(Error::input_hint(
                 "lease: must be at least 1s",

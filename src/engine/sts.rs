@@ -101,6 +101,9 @@ impl<C: Connector> Engine<C> {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        // A cap reached already refuses before the STS call; the lease is recorded (atomically
+        // against the cap) only once STS answered, since there is nothing to clean up before.
+        self.check_caps(&target.path(), mount, role).await?;
         let cloud = self.cloud(mount).await?;
         // As Vault does: the policies of the role's groups are merged into the request.
         let mut documents: Vec<String> = Some(role.policy_document.clone())
@@ -155,7 +158,9 @@ impl<C: Connector> Engine<C> {
             cached_secret: None,
             kind,
         };
-        self.store.insert_lease(&lease).await?;
+        // An issuer that lost the race for the last place under the cap drops the credential
+        // unseen: it cannot be recalled, and expires by itself.
+        self.record_capped(&target.path(), &lease, role).await?;
         Ok(Issued {
             lease: LeaseInfo {
                 id: lease.id,

@@ -5,8 +5,10 @@
 pub mod credentials;
 pub mod help;
 mod records;
+mod status;
 
 pub use records::Record;
+pub use status::{StatusFormat, prometheus, status, sweep_plan};
 
 use std::io::{self, Write};
 

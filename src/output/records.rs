@@ -90,6 +90,7 @@ impl Record {
         Record::data(json!({
             "lease": duration::format(config.lease),
             "lease_max": duration::format(config.lease_max),
+            "max_leases": config.max_leases,
         }))
     }
 
@@ -110,6 +111,7 @@ impl Record {
             "session_tags": role.session_tags,
             "external_id": role.external_id,
             "mfa_serial_number": role.mfa_serial_number,
+            "max_leases": role.max_leases,
         }))
     }
 

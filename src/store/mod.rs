@@ -51,6 +51,62 @@ pub struct Activation<'a> {
     pub expires_at: i64,
 }
 
+/// Which cap refused a lease ([`Store::insert_lease_capped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapScope {
+    /// The role's `max_leases`.
+    Role,
+    /// The mount's `max_leases` (`config/lease`).
+    Mount,
+}
+
+/// A cap that refused a lease; nothing was recorded. `count` is how many live leases there were
+/// (at least `cap`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapReached {
+    pub scope: CapScope,
+    pub cap: u64,
+    pub count: u64,
+}
+
+/// The leases of one role of one mount, counted by the database ([`Store::lease_stats`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LeaseStats {
+    pub mount: String,
+    pub role: String,
+    /// Every lease record: what the caps count.
+    pub live: u64,
+    /// Being issued, or left by an issuer that died (a sweep settles them).
+    pub pending: u64,
+    /// Whose revocation (or creation) failed at least once: retried with backoff.
+    pub failing: u64,
+    /// Active leases past their expiry, not revoked yet.
+    pub expired: u64,
+    /// The earliest expiry of an active lease (may be past, see `expired`).
+    pub next_expiry: Option<i64>,
+    /// The failing lease issued first.
+    pub oldest_failing: Option<FailingLease>,
+}
+
+/// A lease whose revocation keeps failing, as [`LeaseStats`] names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingLease {
+    pub id: String,
+    pub iam_user: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub issued_at: i64,
+    /// When a sweep tries it again.
+    pub due_at: i64,
+}
+
+/// Sorts stats by mount and role, bytewise (as SQLite's keys compare), whatever the database's
+/// collation.
+pub(crate) fn sorted(mut stats: Vec<LeaseStats>) -> Vec<LeaseStats> {
+    stats.sort_by(|a, b| (&a.mount, &a.role).cmp(&(&b.mount, &b.role)));
+    stats
+}
+
 /// Sealed bytes as the text that a `meta` value holds (both backends keep meta as text).
 pub(crate) fn bytes_to_text(bytes: &[u8]) -> String {
     use base64::Engine;
@@ -158,6 +214,26 @@ pub trait Store {
 
     /// Records a lease (pending before the first IAM call, or an STS lease once issued).
     async fn insert_lease(&self, lease: &Lease) -> Result<()>;
+    /// Records a lease unless its role (same mount and role name) already has `role_cap` live
+    /// leases or its mount `mount_cap` (0: no cap); a live lease is any lease record, whatever
+    /// its state. Counting and inserting are one atomic step, so that issuers at once never
+    /// overshoot a cap. `Some` (and nothing recorded) when a cap refused it, the role's first.
+    async fn insert_lease_capped(
+        &self,
+        lease: &Lease,
+        role_cap: u64,
+        mount_cap: u64,
+    ) -> Result<Option<CapReached>>;
+    /// How many leases `mount` holds; of `role` only, when given (kept counted: no lease is
+    /// read).
+    async fn count_leases(&self, mount: &str, role: Option<&str>) -> Result<u64>;
+    /// The leases counted per mount and role by the database (never loaded one by one, and kept
+    /// counted as they change, so that this takes milliseconds on 100,000 leases), with `now`
+    /// deciding which are expired; sorted by mount and role; roles without leases left out.
+    async fn lease_stats(&self, now: i64) -> Result<Vec<LeaseStats>>;
+    /// The leases due at `now`, earliest first, without claiming them: what a sweep would
+    /// take (`sweep --dry-run`).
+    async fn due_leases(&self, now: i64) -> Result<Vec<Lease>>;
     /// Marks a pending lease as handed out, due for revocation at `expires_at`, if it is still
     /// pending and still owned by `owner` (the issuer's token); false when the lease is gone or a
     /// revocation took it ([`Store::take_pending`]).

@@ -310,7 +310,8 @@ fn unknown_parameters_are_refused_with_the_known_ones() {
         hint(&run),
         "parameters of aws/roles/err_unknown_new: name, credential_type, policy_document, \
          policy, policy_arns, iam_groups, iam_tags, user_path, permissions_boundary_arn, \
-         role_arns, default_sts_ttl, max_sts_ttl, session_tags, external_id, mfa_serial_number"
+         role_arns, default_sts_ttl, max_sts_ttl, session_tags, external_id, mfa_serial_number, \
+         max_leases"
     );
 
     let run = refused(
@@ -671,7 +672,7 @@ fn a_missing_field_is_refused() {
     let env = Env::configured();
     let run = refused(&env, &["read", "aws/config/lease", "-field=x"], &[]);
     let run = run.one_line_error("Field \"x\" not present in secret");
-    assert_eq!(hint(&run), "fields: lease, lease_max");
+    assert_eq!(hint(&run), "fields: lease, lease_max, max_leases");
     env.role("aws/roles/err_field");
     refused(
         &env,
@@ -995,6 +996,11 @@ fn the_root_secret_key_is_never_printed() {
         .fails(2)
         .stderr_has("cannot reach AWS");
     no_secret(&run);
-    // The sweep cannot clean up the pending lease that read left behind: a warning, exit 2.
-    no_secret(&env.run(["sweep"]).fails(2).warns("cannot reach AWS"));
+    // The sweep cannot clean up the pending lease that read left behind: named, exit 2.
+    no_secret(
+        &env.run(["sweep"])
+            .fails(2)
+            .stderr_has("error: could not revoke lease aws/creds/err_secret/")
+            .stderr_has("cannot reach AWS"),
+    );
 }

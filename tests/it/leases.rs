@@ -101,7 +101,7 @@ fn a_failed_revocation_keeps_the_lease_with_its_error() {
         .run(["sweep"])
         .fails(2)
         .stdout_is("Swept expired leases: 0 revoked, 1 failed\n")
-        .stderr_has("warning: could not revoke lease aws/creds/lse_fail/");
+        .stderr_has("error: could not revoke lease aws/creds/lse_fail/");
     assert!(!run.stderr.contains(SEED_SECRET_KEY));
     let leases = env.leases();
     assert_eq!(leases.len(), 1, "the lease is never lost");

@@ -7,6 +7,7 @@ mod state;
 mod support;
 
 mod audit;
+mod caps;
 mod cli;
 mod consumers;
 mod copy;
@@ -16,6 +17,7 @@ mod faults;
 mod hosts;
 mod lease_cmds;
 mod leases;
+mod monitoring;
 mod mounts;
 mod paths;
 mod quickstart;

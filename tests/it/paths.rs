@@ -113,6 +113,7 @@ fn roles_are_written_read_listed_and_deleted() {
         ("session_tags", "{}"),
         ("external_id", "n/a"),
         ("mfa_serial_number", "n/a"),
+        ("max_leases", "0"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -139,6 +140,7 @@ fn roles_are_written_read_listed_and_deleted() {
             "session_tags": {},
             "external_id": "",
             "mfa_serial_number": "",
+            "max_leases": 0,
         })
     );
     assert_eq!(json["lease_id"], "");

@@ -626,3 +626,94 @@ fn errors_on_stderr() {
     );
     assert!(Iam::new().users_of_role("snap_err").is_empty());
 }
+
+/// What changes from run to run in `status` and the metrics: the root key's age, how long a
+/// sweep took, unix times.
+const MONITORING: &[(&str, &str)] = &[
+    (
+        r"(\[SEED_ACCESS_KEY\]\s+)[0-9hms]+\s+not scheduled",
+        "${1}[AGE]      not scheduled",
+    ),
+    (r"took \d+\.\d{3}s", "took [DURATION]"),
+    (r#""age_seconds": \d+"#, r#""age_seconds": [AGE]"#),
+    (
+        r#""duration_seconds": [\d.]+"#,
+        r#""duration_seconds": [SECONDS]"#,
+    ),
+    (
+        r"(awscreds_root_key_age_seconds\{[^}]*\}) \d+",
+        "${1} [AGE]",
+    ),
+    (
+        r"(_timestamp_seconds(?:\{[^}]*\})?) \d+",
+        "${1} [UNIX_TIME]",
+    ),
+    (
+        r"(?m)^(awscreds_last_sweep_duration_seconds) \S+$",
+        "${1} [SECONDS]",
+    ),
+];
+
+#[test]
+fn status_metrics_and_dry_run_outputs() {
+    let proxy = Proxy::start(&endpoint());
+    let env = Env::at(&proxy.url, &["snap_status", "snap_status_idle"]);
+    snap(&env, "sweep_dry_run_nothing", &["sweep", "--dry-run"], 0);
+    env.run(["write", "aws/roles/snap_status", "max_leases=5"])
+        .ok();
+    env.run(["write", "aws/config/lease", "max_leases=10"]).ok();
+    // Leases moved into the past rather than waited for: a command run meanwhile would reap.
+    let expire = |id: &str| {
+        let past = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            - 60;
+        env.state().change_lease(id, |l| {
+            l.expires_at = past;
+            l.due_at = past;
+        });
+    };
+    let (first, _) = env.issue("aws/creds/snap_status");
+    let (second, _) = env.issue("aws/creds/snap_status");
+    expire(&first);
+    expire(&second);
+    proxy.fault("DeleteUser", Fault::Error(403, "AccessDenied"), None);
+    snap_with(&env, "sweep_failing", &["sweep"], 2, MONITORING);
+    snap_with(&env, "status_table", &["status"], 0, MONITORING);
+    snap_with(
+        &env,
+        "status_json",
+        &["status", "--format", "json"],
+        0,
+        MONITORING,
+    );
+    snap_with(
+        &env,
+        "status_prometheus",
+        &["status", "--format", "prometheus"],
+        0,
+        MONITORING,
+    );
+    // One more lease, expired, for the dry run to list beside the two backing off.
+    let (third, _) = env.issue("aws/creds/snap_status");
+    expire(&third);
+    snap_with(
+        &env,
+        "sweep_dry_run_table",
+        &["sweep", "--dry-run"],
+        0,
+        MONITORING,
+    );
+    snap_with(
+        &env,
+        "sweep_dry_run_json",
+        &["sweep", "--dry-run", "--format", "json"],
+        0,
+        MONITORING,
+    );
+    proxy.clear("DeleteUser");
+    env.run(["lease", "revoke", "--prefix", "aws/creds/snap_status"])
+        .ok();
+    assert!(Iam::new().users_of_role("snap_status").is_empty());
+}

@@ -33,16 +33,6 @@ const fn field(name: &'static str, kind: &'static str, description: &'static str
     }
 }
 
-const fn required(name: &'static str, kind: &'static str, description: &'static str) -> Field {
-    Field {
-        name,
-        kind,
-        description,
-        required: true,
-        secret: false,
-    }
-}
-
 pub struct RouteSpec {
     /// The route as a regular expression, as Vault's path help shows it.
     pub pattern: &'static str,
@@ -156,19 +146,29 @@ pub const CONFIG_LEASE: RouteSpec = RouteSpec {
     description: "This configures how long generated IAM users and their access keys live. \
 \"lease\" is the lifetime given at issue; \"lease_max\" is the longest a lease may ever last. \
 Durations are seconds or a number with a unit suffix (s, m, h); hour is the largest unit. When \
-never written, lease is 1h and lease_max 24h.",
+never written, lease is 1h and lease_max 24h. lease and lease_max are written together.
+
+\"max_leases\" caps the live leases of the whole mount (0: no cap, the default); a role's own \
+max_leases caps its leases. A lease is live from the moment issuing records it until its record \
+is gone: pending, active, expired but not revoked yet, or failing revocation. Issuing beyond a cap \
+is refused before any AWS call. Written alone, max_leases leaves lease and lease_max as they are.",
     ops: &[Op::Read, Op::Write],
     outputs: &[],
     fields: &[
-        required(
+        field(
             "lease",
             "duration",
-            "Default lease for credentials, e.g. 30m or 1h",
+            "Default lease for credentials, e.g. 30m or 1h (with lease_max)",
         ),
-        required(
+        field(
             "lease_max",
             "duration",
-            "Maximum lease for credentials, at least \"lease\"",
+            "Maximum lease for credentials, at least \"lease\" (with lease)",
+        ),
+        field(
+            "max_leases",
+            "int",
+            "The most live leases of the mount at once; 0: no cap",
         ),
     ],
     read_fields: &[],
@@ -277,6 +277,12 @@ not revoke the credentials already issued for it: their leases run their course.
             "string",
             "MFA device serial number or ARN; requests must then give mfa_code \
              (session_token, assumed_role)",
+        ),
+        field(
+            "max_leases",
+            "int",
+            "The most live leases of this role at once (pending, active, expired or failing \
+             revocation); 0: no cap",
         ),
     ],
     read_fields: &[],

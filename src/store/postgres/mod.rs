@@ -13,7 +13,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
 
-use super::{Activation, Result, Store, StoreError};
+use super::{
+    Activation, CapReached, CapScope, FailingLease, LeaseStats, Result, Store, StoreError,
+};
 use crate::model::{
     AuditDevice, CredentialType, Lease, LeaseConfig, LeaseState, Mount, Role, RootConfig,
     SealRecord,
@@ -238,6 +240,49 @@ impl PostgresStore {
         }
     }
 
+    /// Inserts a lease; `retry`: try again after a serialization failure (never inside a
+    /// transaction, which such a failure has ended).
+    async fn insert_row(&self, l: &Lease, retry: bool) -> Result<()> {
+        let attempts = i64::from(l.attempts);
+        let attached = l.attached.as_ref().map(to_json);
+        let key_wait_ms = l.key_wait_ms.map(|ms| ms as i64);
+        let sql = format!(
+            "INSERT INTO leases ({LEASE_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        );
+        let params: Params<'_> = &[
+            &l.id,
+            &l.mount,
+            &l.role,
+            &l.iam_user,
+            &l.access_key_id,
+            &l.state.as_str(),
+            &l.issued_at,
+            &l.expires_at,
+            &l.max_expires_at,
+            &l.due_at,
+            &attempts,
+            &l.last_error,
+            &l.owner,
+            &attached,
+            &l.kind.as_str(),
+            &key_wait_ms,
+            &l.cached_secret,
+        ];
+        let inserted = if retry {
+            self.try_exec(&sql, params).await
+        } else {
+            self.client().execute(&sql, params).await
+        };
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Err(StoreError::Exists {
+                what: format!("a lease {}", l.id),
+            }),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
     async fn set_mount_column(&self, mount: &str, column: &str, value: String) -> Result<()> {
         let sql = format!("UPDATE mounts SET {column} = $1 WHERE path = $2");
         self.exec(&sql, &[&value, &mount]).await?;
@@ -393,44 +438,157 @@ impl Store for PostgresStore {
     }
 
     async fn insert_lease(&self, l: &Lease) -> Result<()> {
-        let attempts = i64::from(l.attempts);
-        let attached = l.attached.as_ref().map(to_json);
-        let key_wait_ms = l.key_wait_ms.map(|ms| ms as i64);
-        let inserted = self
-            .try_exec(
-                &format!(
-                    "INSERT INTO leases ({LEASE_COLUMNS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                     $17)"
-                ),
-                &[
-                    &l.id,
-                    &l.mount,
-                    &l.role,
-                    &l.iam_user,
-                    &l.access_key_id,
-                    &l.state.as_str(),
-                    &l.issued_at,
-                    &l.expires_at,
-                    &l.max_expires_at,
-                    &l.due_at,
-                    &attempts,
-                    &l.last_error,
-                    &l.owner,
-                    &attached,
-                    &l.kind.as_str(),
-                    &key_wait_ms,
-                    &l.cached_secret,
-                ],
-            )
-            .await;
-        match inserted {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Err(StoreError::Exists {
-                what: format!("a lease {}", l.id),
-            }),
-            Err(e) => Err(backend(e)),
+        self.insert_row(l, true).await
+    }
+
+    async fn insert_lease_capped(
+        &self,
+        l: &Lease,
+        role_cap: u64,
+        mount_cap: u64,
+    ) -> Result<Option<CapReached>> {
+        if role_cap == 0 && mount_cap == 0 {
+            return self.insert_lease(l).await.map(|()| None);
         }
+        // One transaction on the one connection; the caps' advisory locks (mount first, then
+        // role, always in that order) are held until it ends, so that the next issuer counts
+        // only after this one's insert is committed (READ COMMITTED sees it then).
+        self.client()
+            .batch_execute("BEGIN")
+            .await
+            .map_err(backend)?;
+        let result = async {
+            if mount_cap > 0 {
+                self.client()
+                    .execute(
+                        "SELECT pg_advisory_xact_lock($1)",
+                        &[&lock_key(&format!("cap:{}", l.mount))],
+                    )
+                    .await
+                    .map_err(backend)?;
+            }
+            if role_cap > 0 {
+                self.client()
+                    .execute(
+                        "SELECT pg_advisory_xact_lock($1)",
+                        &[&lock_key(&format!("cap:{}\n{}", l.mount, l.role))],
+                    )
+                    .await
+                    .map_err(backend)?;
+            }
+            for (scope, cap, role) in [
+                (CapScope::Role, role_cap, Some(l.role.as_str())),
+                (CapScope::Mount, mount_cap, None),
+            ] {
+                if cap == 0 {
+                    continue;
+                }
+                let count = self.count_leases(&l.mount, role).await?;
+                if count >= cap {
+                    return Ok(Some(CapReached { scope, cap, count }));
+                }
+            }
+            self.insert_row(l, false).await?;
+            Ok(None)
+        }
+        .await;
+        let end = if matches!(result, Ok(None)) {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        match self.client().batch_execute(end).await {
+            Err(e) if result.is_ok() => Err(backend(e)),
+            _ => result,
+        }
+    }
+
+    async fn count_leases(&self, mount: &str, role: Option<&str>) -> Result<u64> {
+        // What the trigger of `lease_counts` keeps: no lease is counted here.
+        let rows = match role {
+            Some(role) => {
+                self.rows(
+                    "SELECT live FROM lease_counts WHERE mount = $1 AND role = $2",
+                    &[&mount, &role],
+                )
+                .await?
+            }
+            None => {
+                self.rows(
+                    "SELECT coalesce(sum(live), 0)::bigint FROM lease_counts WHERE mount = $1",
+                    &[&mount],
+                )
+                .await?
+            }
+        };
+        Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)).max(0) as u64)
+    }
+
+    async fn lease_stats(&self, now: i64) -> Result<Vec<LeaseStats>> {
+        let rows = self
+            .rows(
+                // The counts the trigger keeps, and per role what changes with time (each a
+                // range of the index leases_role).
+                "SELECT c.mount, c.role, c.live, c.pending, c.failing, \
+                 (SELECT count(*) FROM leases l WHERE l.mount = c.mount AND l.role = c.role \
+                  AND l.state = 'active' AND l.expires_at <= $1), \
+                 (SELECT min(l.expires_at) FROM leases l WHERE l.mount = c.mount \
+                  AND l.role = c.role AND l.state = 'active') \
+                 FROM lease_counts c WHERE c.live > 0",
+                &[&now],
+            )
+            .await?;
+        let mut stats: Vec<LeaseStats> = rows
+            .iter()
+            .map(|r| LeaseStats {
+                mount: r.get(0),
+                role: r.get(1),
+                live: r.get::<_, i64>(2) as u64,
+                pending: r.get::<_, i64>(3) as u64,
+                failing: r.get::<_, i64>(4) as u64,
+                expired: r.get::<_, i64>(5) as u64,
+                next_expiry: r.get(6),
+                oldest_failing: None,
+            })
+            .collect();
+        let rows = self
+            .rows(
+                "SELECT mount, role, id, iam_user, attempts, last_error, issued_at, due_at \
+                 FROM (SELECT mount, role, id, iam_user, attempts, last_error, issued_at, \
+                 due_at, row_number() OVER (PARTITION BY mount, role ORDER BY issued_at, id) \
+                 AS n FROM leases WHERE attempts > 0) AS f WHERE n = 1",
+                &[],
+            )
+            .await?;
+        for r in &rows {
+            let (mount, role): (String, String) = (r.get(0), r.get(1));
+            if let Some(s) = stats
+                .iter_mut()
+                .find(|s| s.mount == mount && s.role == role)
+            {
+                s.oldest_failing = Some(FailingLease {
+                    id: r.get(2),
+                    iam_user: r.get(3),
+                    attempts: u32::try_from(r.get::<_, i64>(4)).unwrap_or(u32::MAX),
+                    last_error: r.get(5),
+                    issued_at: r.get(6),
+                    due_at: r.get(7),
+                });
+            }
+        }
+        Ok(super::sorted(stats))
+    }
+
+    async fn due_leases(&self, now: i64) -> Result<Vec<Lease>> {
+        let rows = self
+            .rows(
+                &format!(
+                    "SELECT {LEASE_COLUMNS} FROM leases WHERE due_at <= $1 ORDER BY due_at, id"
+                ),
+                &[&now],
+            )
+            .await?;
+        leases(rows)
     }
 
     async fn activate_if_owned(

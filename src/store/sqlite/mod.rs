@@ -8,13 +8,15 @@ mod schema;
 
 use rows::{LEASE_COLUMNS, lease_from_row, prefix_end, to_json};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use std::cell::RefCell;
 
 use owner::{OwnerGuard, OwnerLocks};
 
-use super::{Activation, Result, Store, StoreError};
+use super::{
+    Activation, CapReached, CapScope, FailingLease, LeaseStats, Result, Store, StoreError,
+};
 use crate::model::{AuditDevice, Lease, LeaseConfig, Mount, Role, RootConfig, SealRecord};
 
 /// What `take_pending` writes as a pending lease's owner: no issuer's token is ever this, so the
@@ -196,32 +198,91 @@ impl Store for SqliteStore {
     }
 
     async fn insert_lease(&self, l: &Lease) -> Result<()> {
-        self.conn.execute(
-            &format!(
-                "INSERT INTO leases ({LEASE_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
-            ),
-            params![
-                l.id,
-                l.mount,
-                l.role,
-                l.iam_user,
-                l.access_key_id,
-                l.state.as_str(),
-                l.issued_at,
-                l.expires_at,
-                l.max_expires_at,
-                l.due_at,
-                l.attempts,
-                l.last_error,
-                l.owner,
-                l.attached.as_ref().map(to_json),
-                l.kind.as_str(),
-                l.key_wait_ms.map(|ms| ms as i64),
-                l.cached_secret
-            ],
-        )?;
-        Ok(())
+        insert_lease_row(&self.conn, l)
+    }
+
+    async fn insert_lease_capped(
+        &self,
+        l: &Lease,
+        role_cap: u64,
+        mount_cap: u64,
+    ) -> Result<Option<CapReached>> {
+        if role_cap == 0 && mount_cap == 0 {
+            insert_lease_row(&self.conn, l)?;
+            return Ok(None);
+        }
+        // IMMEDIATE: the write lock is taken before counting, so that no other issuer counts
+        // (or inserts) until this one has committed.
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        for (scope, cap, role) in [
+            (CapScope::Role, role_cap, Some(l.role.as_str())),
+            (CapScope::Mount, mount_cap, None),
+        ] {
+            if cap == 0 {
+                continue;
+            }
+            let count = count_leases(&tx, &l.mount, role)?;
+            if count >= cap {
+                return Ok(Some(CapReached { scope, cap, count }));
+            }
+        }
+        insert_lease_row(&tx, l)?;
+        tx.commit()?;
+        Ok(None)
+    }
+
+    async fn count_leases(&self, mount: &str, role: Option<&str>) -> Result<u64> {
+        count_leases(&self.conn, mount, role)
+    }
+
+    async fn lease_stats(&self, now: i64) -> Result<Vec<LeaseStats>> {
+        let mut stmt = self.conn.prepare_cached(STATS)?;
+        let rows = stmt.query_map([now], |r| {
+            Ok(LeaseStats {
+                mount: r.get(0)?,
+                role: r.get(1)?,
+                live: r.get::<_, i64>(2)? as u64,
+                pending: r.get::<_, i64>(3)? as u64,
+                failing: r.get::<_, i64>(4)? as u64,
+                expired: r.get::<_, i64>(5)? as u64,
+                next_expiry: r.get(6)?,
+                oldest_failing: None,
+            })
+        })?;
+        let mut stats: Vec<LeaseStats> = rows.collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self.conn.prepare_cached(OLDEST_FAILING)?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                FailingLease {
+                    id: r.get(2)?,
+                    iam_user: r.get(3)?,
+                    attempts: r.get(4)?,
+                    last_error: r.get(5)?,
+                    issued_at: r.get(6)?,
+                    due_at: r.get(7)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (mount, role, failing) = row?;
+            if let Some(s) = stats
+                .iter_mut()
+                .find(|s| s.mount == mount && s.role == role)
+            {
+                s.oldest_failing = Some(failing);
+            }
+        }
+        Ok(super::sorted(stats))
+    }
+
+    async fn due_leases(&self, now: i64) -> Result<Vec<Lease>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {LEASE_COLUMNS} FROM leases WHERE due_at <= ?1 ORDER BY due_at, id"
+        ))?;
+        let rows = stmt.query_map([now], lease_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     async fn activate_if_owned(
@@ -551,6 +612,65 @@ impl Store for SqliteStore {
             locks.remove_stale();
         }
     }
+}
+
+/// The counts the triggers keep, and per role what changes with time: the expired leases and the
+/// next expiry (each a range of the index `leases_role`).
+const STATS: &str = "SELECT c.mount, c.role, c.live, c.pending, c.failing, \
+     (SELECT count(*) FROM leases l WHERE l.mount = c.mount AND l.role = c.role \
+      AND l.state = 'active' AND l.expires_at <= ?1), \
+     (SELECT min(l.expires_at) FROM leases l WHERE l.mount = c.mount AND l.role = c.role \
+      AND l.state = 'active') \
+     FROM lease_counts c WHERE c.live > 0";
+
+/// The first failing lease (by issue time, then id) of each mount and role.
+const OLDEST_FAILING: &str = "SELECT mount, role, id, iam_user, attempts, last_error, issued_at, \
+     due_at FROM (SELECT mount, role, id, iam_user, attempts, last_error, issued_at, due_at, \
+     row_number() OVER (PARTITION BY mount, role ORDER BY issued_at, id) AS n \
+     FROM leases WHERE attempts > 0) AS f WHERE n = 1";
+
+fn insert_lease_row(conn: &Connection, l: &Lease) -> Result<()> {
+    conn.execute(
+        &format!(
+            "INSERT INTO leases ({LEASE_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+        ),
+        params![
+            l.id,
+            l.mount,
+            l.role,
+            l.iam_user,
+            l.access_key_id,
+            l.state.as_str(),
+            l.issued_at,
+            l.expires_at,
+            l.max_expires_at,
+            l.due_at,
+            l.attempts,
+            l.last_error,
+            l.owner,
+            l.attached.as_ref().map(to_json),
+            l.kind.as_str(),
+            l.key_wait_ms.map(|ms| ms as i64),
+            l.cached_secret
+        ],
+    )?;
+    Ok(())
+}
+
+/// What the triggers of `lease_counts` keep: no lease is counted here.
+fn count_leases(conn: &Connection, mount: &str, role: Option<&str>) -> Result<u64> {
+    let count: i64 = match role {
+        Some(role) => conn
+            .prepare_cached("SELECT live FROM lease_counts WHERE mount = ?1 AND role = ?2")?
+            .query_row([mount, role], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0),
+        None => conn
+            .prepare_cached("SELECT coalesce(sum(live), 0) FROM lease_counts WHERE mount = ?1")?
+            .query_row([mount], |r| r.get(0))?,
+    };
+    Ok(count.max(0) as u64)
 }
 
 #[cfg(test)]
