@@ -17,6 +17,7 @@ mod issue;
 mod keywait;
 mod leases;
 mod mounts;
+mod pace;
 mod policy;
 mod revoke;
 mod roles;
@@ -125,6 +126,8 @@ pub struct Engine<C: Connector> {
     connector: C,
     /// One AWS client per mount, built on first use within this invocation.
     clouds: RefCell<HashMap<String, Rc<C::Cloud>>>,
+    /// Whether those clients retry throttled calls themselves (not while a sweep paces them).
+    sdk_retries_throttles: std::cell::Cell<bool>,
     seal: SealSettings,
     /// The data key, once a secret was needed (see `seal.rs`).
     data_key: RefCell<Option<crate::seal::SecretKey>>,
@@ -136,6 +139,7 @@ impl<C: Connector> Engine<C> {
             store,
             connector,
             clouds: RefCell::new(HashMap::new()),
+            sdk_retries_throttles: std::cell::Cell::new(true),
             seal: SealSettings::default(),
             data_key: RefCell::new(None),
         }
@@ -294,6 +298,7 @@ impl<C: Connector> Engine<C> {
                 .await
                 .map_err(|e| Error::cloud(format!("connecting to AWS for {mount}"), e))?,
         );
+        crate::cloud::Cloud::retry_throttling(&*cloud, self.sdk_retries_throttles.get());
         self.clouds
             .borrow_mut()
             .insert(mount.to_string(), cloud.clone());

@@ -23,5 +23,6 @@ mod rootconfig;
 mod seal;
 mod snapshots;
 mod stores;
+mod sweeping;
 mod tidy;
 mod tls;
