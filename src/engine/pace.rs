@@ -88,13 +88,19 @@ impl Pacer {
             self.sent.borrow_mut().push_back(started);
             attempts += 1;
             match call().await {
-                Err(CloudError::Throttled { message, .. }) => {
+                Err(CloudError::Throttled {
+                    message,
+                    attempts: tried,
+                }) => {
                     self.throttled(started);
                     if Instant::now() >= give_up_at {
-                        return Err(CloudError::Throttled {
-                            message,
-                            attempts: Attempts(attempts),
-                        });
+                        // Sent once: the client's own count (its retries) says it best.
+                        let attempts = if attempts == 1 {
+                            tried
+                        } else {
+                            Attempts(attempts)
+                        };
+                        return Err(CloudError::Throttled { message, attempts });
                     }
                 }
                 other => {

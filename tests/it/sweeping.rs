@@ -195,7 +195,10 @@ fn a_delete_user_that_never_answers_keeps_its_claim() {
     env.run(["sweep"])
         .ok()
         .stdout_is("Swept expired leases: 0 revoked, 0 failed\n");
-    assert_eq!(proxy.users_of("DeleteUser"), std::slice::from_ref(&lease.iam_user));
+    assert_eq!(
+        proxy.users_of("DeleteUser"),
+        std::slice::from_ref(&lease.iam_user)
+    );
 
     // Once the hold has passed (moved here), the next sweep finishes the job.
     env.state()
