@@ -94,6 +94,58 @@ fn a_rate_limited_iam_is_swept_with_no_failure() {
     assert_deleted_once_each(&proxy, &users);
 }
 
+/// The number N of a sweep's `Swept expired leases: N revoked, 0 failed`.
+#[track_caller]
+fn revoked_without_failure(run: &Run) -> usize {
+    assert_eq!(run.code, 0, "{run:#?}");
+    let summary = run.stdout.trim();
+    assert!(summary.ends_with(" revoked, 0 failed"), "{run:#?}");
+    summary
+        .strip_prefix("Swept expired leases: ")
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{run:#?}"))
+}
+
+#[test]
+fn two_sweeps_share_a_rate_limited_iam_and_revoke_each_lease_once() {
+    const LEASES: usize = 80;
+    let proxy = Proxy::start(&endpoint());
+    let env = Env::at(&proxy.url, &["swp_two"]);
+    issue_many(&env, "swp_two", LEASES);
+    let users: Vec<String> = env.leases().into_iter().map(|l| l.iam_user).collect();
+    expire_all(&env);
+
+    proxy.rate_limit(30.0, 5.0);
+    let sweeps: Vec<_> = (0..2)
+        .map(|_| {
+            env.command(["sweep"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let revoked: usize = sweeps
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            let run = Run::new(
+                "sweep".into(),
+                out.status.code().unwrap_or(-1),
+                String::from_utf8(out.stdout).unwrap(),
+                String::from_utf8(out.stderr).unwrap(),
+            );
+            revoked_without_failure(&run)
+        })
+        .sum();
+    assert_eq!(revoked, LEASES, "each lease revoked by exactly one sweep");
+    assert!(env.leases().is_empty());
+    assert!(Iam::new().users_of_role("swp_two").is_empty());
+    assert_deleted_once_each(&proxy, &users);
+}
+
 #[test]
 fn an_unreachable_iam_costs_the_reaping_budget_once_per_backoff() {
     // A new user's typo: the endpoint cannot be reached, and a failed issue leaves a pending
