@@ -115,7 +115,8 @@ impl<C: Connector> Engine<C> {
         let _retries = SdkThrottleRetries(self);
         self.retry_throttling(false);
         let claim_error = RefCell::new(None);
-        let leases = futures_util::stream::unfold(VecDeque::new(), |mut queue| {
+        let queue: VecDeque<(Lease, Instant)> = VecDeque::new();
+        let leases = futures_util::stream::unfold(queue, |mut queue| {
             let (report, claim_error) = (&report, &claim_error);
             async move {
                 loop {
@@ -123,7 +124,6 @@ impl<C: Connector> Engine<C> {
                         // Claimed but not started: nothing was sent, so give them back.
                         let mut left = !queue.is_empty();
                         for (lease, _) in queue.drain(..) {
-                            let lease: Lease = lease;
                             let _ = self.store.release_claim(&lease.id, self.now()).await;
                         }
                         left = left || self.store.any_due(self.now()).await.unwrap_or(true);
