@@ -96,7 +96,7 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand list" -l format -d 'Ou
 json\t''"
 complete -c awscreds -n "__fish_awscreds_using_subcommand list" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l parallel -d 'Revocations in flight at once' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l parallel -d 'The most revocations in flight at once (a sweep makes fewer calls a second while IAM throttles)' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l pending-timeout -d 'Clean up a pending lease after this long even if its issuer may still be running; 0s forces it (a user that IAM does not show is then taken as gone)' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l metrics-file -d 'After the sweep, write the figures of awscreds status in Prometheus\' text format to PATH (atomically: a temporary file beside it, then renamed), for node_exporter\'s textfile collector' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand sweep" -l format -d 'Output format of --dry-run' -r -f -a "table\t''
@@ -141,7 +141,7 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from renew" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l prefix -d 'Revoke every lease under this path, e.g. aws/creds/deploy (every lease of that role)' -r
-complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l parallel -d 'Revocations in flight at once' -r
+complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l parallel -d 'The most revocations in flight at once (a sweep makes fewer calls a second while IAM throttles)' -r
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -l force -d 'Remove the lease records without deleting anything at AWS'
 complete -c awscreds -n "__fish_awscreds_using_subcommand lease; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'

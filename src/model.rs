@@ -263,7 +263,8 @@ pub struct Lease {
     pub due_at: i64,
     pub attempts: u32,
     pub last_error: Option<String>,
-    /// For a pending lease: the lock token of the process issuing it (see `owner.rs`).
+    /// For a pending lease: the lock token of the process issuing it (see `owner.rs`), or
+    /// [`Lease::TAKEN`] once a revocation took it from its issuer.
     pub owner: Option<String>,
     /// What the credential is; STS leases have no IAM user to delete.
     pub kind: CredentialType,
@@ -276,6 +277,17 @@ pub struct Lease {
     /// For a lease that `credential-process` keeps for reuse: its credential's secret parts,
     /// sealed (see `engine/cache.rs`). `None` for every other lease: issued secrets are not kept.
     pub cached_secret: Option<Vec<u8>>,
+}
+
+impl Lease {
+    /// The owner of a pending lease that a revocation took from its issuer (`Store::take_pending`).
+    pub const TAKEN: &'static str = "revoking";
+
+    /// Whether a revocation has taken this pending lease from its issuer: its issuer cannot
+    /// activate it any more, and its `due_at` is its revocation's retry time.
+    pub fn taken(&self) -> bool {
+        self.owner.as_deref() == Some(Lease::TAKEN)
+    }
 }
 
 /// Credentials as handed out: an IAM user's access key, or temporary STS credentials with their

@@ -31,7 +31,8 @@ pub struct OutputArgs {
 /// `--parallel`, for the commands that revoke many leases.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ParallelArgs {
-    /// Revocations in flight at once
+    /// The most revocations in flight at once (a sweep makes fewer calls a second while IAM
+    /// throttles)
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL as u64,
           value_parser = clap::value_parser!(u64).range(1..=64))]
     pub parallel: u64,

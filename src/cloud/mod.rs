@@ -189,6 +189,12 @@ pub trait Cloud {
     /// GetCallerIdentity signed with `credential` itself (not the root keys), tried once: the
     /// caller's ARN. A new IAM access key is refused (InvalidClientTokenId) until it propagated.
     async fn caller_with(&self, credential: &Credential) -> Result<String>;
+    /// Whether the client itself retries a call that AWS throttles (the default, with the SDK's
+    /// backoff). A sweep turns this off and paces its calls itself, so that it sees every
+    /// `Throttling` answer at once and slows down ([`CloudError::Throttled`] after one attempt).
+    fn retry_throttling(&self, retry: bool) {
+        let _ = retry;
+    }
 }
 
 /// A data key from KMS: in the clear (to use, then forget) and encrypted (to store).

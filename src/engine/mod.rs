@@ -21,6 +21,7 @@ mod keywait;
 mod leases;
 mod monitor;
 mod mounts;
+mod pace;
 mod plan;
 mod policy;
 mod revoke;
@@ -132,6 +133,8 @@ pub struct Engine<C: Connector> {
     connector: C,
     /// One AWS client per mount, built on first use within this invocation.
     clouds: RefCell<HashMap<String, Rc<C::Cloud>>>,
+    /// Whether those clients retry throttled calls themselves (not while a sweep paces them).
+    sdk_retries_throttles: std::cell::Cell<bool>,
     seal: SealSettings,
     /// The data key, once a secret was needed (see `seal.rs`).
     data_key: RefCell<Option<crate::seal::SecretKey>>,
@@ -143,6 +146,7 @@ impl<C: Connector> Engine<C> {
             store,
             connector,
             clouds: RefCell::new(HashMap::new()),
+            sdk_retries_throttles: std::cell::Cell::new(true),
             seal: SealSettings::default(),
             data_key: RefCell::new(None),
         }
@@ -301,6 +305,7 @@ impl<C: Connector> Engine<C> {
                 .await
                 .map_err(|e| Error::cloud(format!("connecting to AWS for {mount}"), e))?,
         );
+        crate::cloud::Cloud::retry_throttling(&*cloud, self.sdk_retries_throttles.get());
         self.clouds
             .borrow_mut()
             .insert(mount.to_string(), cloud.clone());

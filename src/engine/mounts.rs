@@ -74,7 +74,14 @@ impl<C: Connector> Engine<C> {
         // credentials revoked), and the mount must stay whole either way.
         for (done, lease) in leases.iter().enumerate() {
             let outcome = match self.refuse_if_issuing(lease).await {
-                Ok(()) => self.revoke_lease(lease, super::PENDING_TIMEOUT).await,
+                Ok(()) => {
+                    self.revoke_lease(
+                        lease,
+                        super::PENDING_TIMEOUT,
+                        super::revoke::Revocation::once(),
+                    )
+                    .await
+                }
                 Err(e) => Err(e),
             };
             let cause = match outcome {

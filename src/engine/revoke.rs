@@ -2,17 +2,49 @@
 //! and `lease revoke --prefix P`. A lease is claimed before it is worked on, so overlapping
 //! revocations never revoke it twice.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use futures_util::StreamExt;
+use tokio::time::Instant;
 
 use super::leases::retry_delay;
+use super::pace::{Paced, Pacer};
 use super::sweep::{Failure, HOLD, SweepReport};
 use super::teardown::{Deleted, delete_iam_user};
 use super::{Engine, Error, PENDING_TIMEOUT, Result};
 use crate::cloud::Connector;
 use crate::model::{Lease, LeaseState};
 use crate::params::duration;
+
+/// How a revocation makes its IAM calls.
+#[derive(Clone, Copy)]
+pub(super) struct Revocation<'a> {
+    /// A sweep's pacer, shared by its revocations; `None`: a pacer of this revocation's own.
+    pub pacer: Option<&'a Pacer>,
+    /// A throttled call is sent again until then (the AWS client's own retries aside).
+    pub give_up_at: Instant,
+    /// Set when DeleteUser is sent.
+    pub deleting: Option<&'a Cell<bool>>,
+}
+
+impl<'a> Revocation<'a> {
+    /// One revocation on its own (`lease revoke`, unmount): a throttle that outlasts the AWS
+    /// client's own retries is an error at once.
+    pub fn once() -> Revocation<'static> {
+        Revocation {
+            pacer: None,
+            give_up_at: Instant::now(),
+            deleting: None,
+        }
+    }
+
+    pub fn with(self, deleting: &'a Cell<bool>) -> Revocation<'a> {
+        Revocation {
+            deleting: Some(deleting),
+            ..self
+        }
+    }
+}
 
 /// How a revocation ended, short of an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +63,7 @@ impl<C: Connector> Engine<C> {
         &self,
         lease: &Lease,
         pending_timeout: i64,
+        revocation: Revocation<'_>,
     ) -> Result<Revoked> {
         if lease.kind.is_sts() {
             // STS credentials cannot be recalled: they stay valid until they expire. Revoking
@@ -43,10 +76,27 @@ impl<C: Connector> Engine<C> {
             // credentials whose user this revocation deletes.
             self.store.take_pending(&lease.id).await?;
         }
+        let own_pacer;
+        let pacer = match revocation.pacer {
+            Some(pacer) => pacer,
+            None => {
+                own_pacer = Pacer::new();
+                &own_pacer
+            }
+        };
+        let own_deleting = Cell::new(false);
         let result = match self.cloud(&lease.mount).await {
-            Ok(cloud) => delete_iam_user(&*cloud, &lease.iam_user, lease.attached.as_deref())
-                .await
-                .map_err(|e| Error::cloud(format!("deleting IAM user {}", lease.iam_user), e)),
+            Ok(cloud) => {
+                let paced = Paced {
+                    cloud: &*cloud,
+                    pacer,
+                    give_up_at: revocation.give_up_at,
+                    deleting: revocation.deleting.unwrap_or(&own_deleting),
+                };
+                delete_iam_user(&paced, &lease.iam_user, lease.attached.as_deref())
+                    .await
+                    .map_err(|e| Error::cloud(format!("deleting IAM user {}", lease.iam_user), e))
+            }
             Err(e) => Err(e),
         };
         let now = self.now();
@@ -87,7 +137,10 @@ impl<C: Connector> Engine<C> {
             return Ok(lease);
         }
         self.refuse_if_issuing(&lease).await?;
-        match self.revoke_lease(&lease, PENDING_TIMEOUT).await? {
+        match self
+            .revoke_lease(&lease, PENDING_TIMEOUT, Revocation::once())
+            .await?
+        {
             Revoked::Done => Ok(lease),
             Revoked::Waiting => Err(Error::PendingUserNotVisible {
                 id: id.to_string(),
@@ -135,7 +188,8 @@ impl<C: Connector> Engine<C> {
                         });
                         return;
                     }
-                    self.revoke_into(lease, PENDING_TIMEOUT, report).await;
+                    self.revoke_into(lease, PENDING_TIMEOUT, Revocation::once(), report)
+                        .await;
                 }
             })
             .await;

@@ -142,7 +142,10 @@ async fn revoking_removes_what_others_attached_only_when_iam_insists() {
     issue(&engine).await;
     let lease = leases(&engine).await.remove(0);
     iam.calls.borrow_mut().clear();
-    engine.revoke_lease(&lease, 300).await.unwrap();
+    engine
+        .revoke_lease(&lease, 300, super::revoke::Revocation::once())
+        .await
+        .unwrap();
     // What issuing attached is known: removed without listing, three calls in all.
     assert_eq!(
         iam.operations(),
@@ -159,7 +162,10 @@ async fn revoking_removes_what_others_attached_only_when_iam_insists() {
         .get_mut(&lease.iam_user)
         .unwrap()
         .login_profile = true;
-    engine.revoke_lease(&lease, 300).await.unwrap();
+    engine
+        .revoke_lease(&lease, 300, super::revoke::Revocation::once())
+        .await
+        .unwrap();
     assert!(iam.users.borrow().is_empty());
     assert!(leases(&engine).await.is_empty());
 }
@@ -170,7 +176,10 @@ async fn a_failed_revocation_is_kept_with_backoff() {
     issue(&engine).await;
     let lease = leases(&engine).await.remove(0);
     iam.fail("DeleteUser", api("ServiceFailure"));
-    engine.revoke_lease(&lease, 300).await.unwrap_err();
+    engine
+        .revoke_lease(&lease, 300, super::revoke::Revocation::once())
+        .await
+        .unwrap_err();
     let kept = leases(&engine).await.remove(0);
     assert_eq!(kept.attempts, 1);
     assert!(kept.due_at >= engine.now() + 30);

@@ -25,5 +25,6 @@ mod rootconfig;
 mod seal;
 mod snapshots;
 mod stores;
+mod sweeping;
 mod tidy;
 mod tls;

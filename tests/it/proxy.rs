@@ -1,7 +1,9 @@
 //! A fault-injecting HTTP proxy between awscreds and the IAM emulator. It reads each request's
 //! IAM action (`Action=CreateUser` in the form body) and, by rule, throttles it, fails it with a
 //! 5xx or a chosen error, forwards it and then drops the connection (the answer is lost), delays
-//! it, holds it forever, or answers it with a canned body. Everything it saw is recorded.
+//! it, holds it forever, or answers it with a canned body. Everything it saw is recorded. A token
+//! bucket ([`Proxy::rate_limit`]) stands in for IAM's request rate limit: beyond it, every
+//! request is answered with IAM's own 400 `Throttling` error.
 
 #![allow(dead_code)]
 
@@ -15,6 +17,9 @@ use std::time::{Duration, Instant};
 pub enum Fault {
     /// 400 Throttling, as IAM's rate limiting answers.
     Throttle,
+    /// 400 Throttling, "Rate exceeded", word for word as IAM answers beyond its request rate
+    /// (what [`Proxy::rate_limit`] answers).
+    RateExceeded,
     /// 500 InternalFailure.
     ServerError,
     /// An IAM error with this HTTP status and code.
@@ -46,11 +51,44 @@ struct State {
     seen: Vec<String>,
     /// The same, with the `UserName` each named (empty when none).
     seen_users: Vec<(String, String)>,
-    /// Actions forwarded to the emulator, in the order they completed.
-    forwarded: Vec<String>,
+    /// Actions forwarded to the emulator, with their `UserName`, in the order they completed.
+    forwarded: Vec<(String, String)>,
     /// When `RefuseUntil` refused a request.
     refused_at: Vec<Instant>,
+    /// IAM's rate limit, when one is set.
+    bucket: Option<Bucket>,
+    /// Requests the bucket refused.
+    throttled: usize,
 }
+
+/// At most `rate` requests a second, and bursts of at most `capacity`.
+struct Bucket {
+    rate: f64,
+    capacity: f64,
+    tokens: f64,
+    refilled: Instant,
+}
+
+impl Bucket {
+    /// Whether a request may go now (and takes its token); a refused one takes nothing.
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let earned = (now - self.refilled).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + earned).min(self.capacity);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// IAM's answer beyond its request rate, as real IAM words it.
+const RATE_EXCEEDED: &str = "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+    <Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>\
+    <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>";
 
 pub struct Proxy {
     pub url: String,
@@ -81,6 +119,35 @@ impl Proxy {
             .unwrap()
             .rules
             .insert(action.to_string(), Rule { fault, times });
+    }
+
+    /// From now on, at most `per_second` requests a second (bursts of at most `burst`); beyond
+    /// that, IAM's 400 Throttling, "Rate exceeded".
+    pub fn rate_limit(&self, per_second: f64, burst: f64) {
+        self.state.lock().unwrap().bucket = Some(Bucket {
+            rate: per_second,
+            capacity: burst,
+            tokens: burst,
+            refilled: Instant::now(),
+        });
+    }
+
+    /// How many requests the rate limit refused.
+    pub fn throttled(&self) -> usize {
+        self.state.lock().unwrap().throttled
+    }
+
+    /// The `UserName` of every `action` request that was forwarded to the emulator (so was
+    /// carried out there), in the order they completed.
+    pub fn forwarded_users_of(&self, action: &str) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .forwarded
+            .iter()
+            .filter(|(a, _)| a == action)
+            .map(|(_, u)| u.clone())
+            .collect()
     }
 
     pub fn clear(&self, action: &str) {
@@ -131,7 +198,7 @@ impl Proxy {
             .unwrap()
             .forwarded
             .iter()
-            .any(|a| a == action)
+            .any(|(a, _)| a == action)
         {
             assert!(
                 Instant::now() < deadline,
@@ -231,12 +298,17 @@ fn forward(upstream: &str, request: &Request) -> Option<Vec<u8>> {
 fn serve(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
     while let Some(request) = read_request(&mut conn) {
         let action = action_of(&request.body);
+        let user = param_of(&request.body, "UserName");
         let fault = {
             let mut state = state.lock().unwrap();
             state.seen.push(action.clone());
-            let user = param_of(&request.body, "UserName");
-            state.seen_users.push((action.clone(), user));
+            state.seen_users.push((action.clone(), user.clone()));
+            let over_the_limit = state.bucket.as_mut().is_some_and(|b| !b.take());
+            if over_the_limit {
+                state.throttled += 1;
+            }
             match state.rules.get_mut(&action) {
+                _ if over_the_limit => Some(Fault::RateExceeded),
                 Some(rule) if rule.times != Some(0) => {
                     if let Some(n) = rule.times.as_mut() {
                         *n -= 1;
@@ -246,8 +318,12 @@ fn serve(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
                 _ => None,
             }
         };
-        let record = |state: &Mutex<State>| state.lock().unwrap().forwarded.push(action.clone());
+        let record = |state: &Mutex<State>| {
+            let mut state = state.lock().unwrap();
+            state.forwarded.push((action.clone(), user.clone()))
+        };
         match fault {
+            Some(Fault::RateExceeded) => respond(&mut conn, 400, RATE_EXCEEDED),
             Some(Fault::Throttle) => respond(&mut conn, 400, &error_body("Throttling")),
             Some(Fault::ServerError) => respond(&mut conn, 500, &error_body("InternalFailure")),
             Some(Fault::Error(status, code)) => respond(&mut conn, status, &error_body(code)),

@@ -2,6 +2,8 @@
 //! credential chain, profile, region, endpoints, retries) and the standard AWS environment. No
 //! network I/O happens here.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -10,6 +12,11 @@ use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::Credentials;
 use aws_sdk_iam::Client;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
+};
+use aws_smithy_types::retry::ErrorKind;
 
 use super::errors::{Endpoint, endpoint_for};
 use super::kms::AwsKms;
@@ -42,7 +49,9 @@ impl Connector for AwsConnector {
             loader = loader.profile_name(&config.profile);
         }
         let shared = loader.load().await;
-        let mut iam = aws_sdk_iam::config::Builder::from(&shared);
+        let retry_throttles = Arc::new(AtomicBool::new(true));
+        let mut iam = aws_sdk_iam::config::Builder::from(&shared)
+            .retry_classifier(ThrottlesToCaller(retry_throttles.clone()));
         if let Some(endpoint) = config.iam_endpoint.as_deref().filter(|e| !e.is_empty()) {
             iam = iam.endpoint_url(endpoint);
         }
@@ -70,6 +79,7 @@ impl Connector for AwsConnector {
                 ),
                 attempts: Attempts(attempts),
             },
+            retry_throttles,
         })
     }
 
@@ -90,6 +100,40 @@ impl Connector for AwsConnector {
                 attempts: Attempts(MAX_ATTEMPTS),
             },
         ))
+    }
+}
+
+/// Runs after the SDK's own classifiers: while its flag is off, a throttled IAM call is not
+/// retried by the SDK but returned at once, for the sweep to pace itself by.
+#[derive(Debug)]
+struct ThrottlesToCaller(Arc<AtomicBool>);
+
+impl ClassifyRetry for ThrottlesToCaller {
+    fn classify_retry(&self, _: &InterceptorContext) -> RetryAction {
+        RetryAction::NoActionIndicated
+    }
+
+    fn classify_retry_v2(&self, _: &InterceptorContext, previous: &RetryAction) -> RetryAction {
+        let throttled = matches!(
+            previous,
+            RetryAction::RetryIndicated(RetryReason::RetryableError {
+                kind: ErrorKind::ThrottlingError,
+                ..
+            })
+        );
+        if throttled && !self.0.load(Ordering::Relaxed) {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "awscreds: throttles to the caller"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
     }
 }
 

@@ -28,6 +28,8 @@ pub struct AwsCloud {
     /// Where IAM and STS calls go, for messages.
     iam_at: Endpoint,
     sts_at: Endpoint,
+    /// Whether the IAM client retries throttled calls itself (see [`Cloud::retry_throttling`]).
+    retry_throttles: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986); a document that is already JSON is
@@ -357,6 +359,11 @@ impl Cloud for AwsCloud {
         out.user()
             .map(|u| u.user_name().to_string())
             .ok_or_else(|| CloudError::Other("GetUser returned no user".into()))
+    }
+
+    fn retry_throttling(&self, retry: bool) {
+        self.retry_throttles
+            .store(retry, std::sync::atomic::Ordering::Relaxed);
     }
 
     async fn caller_with(&self, credential: &Credential) -> Result<String> {

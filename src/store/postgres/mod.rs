@@ -25,7 +25,7 @@ use connect::{MigrateError, describe};
 pub use connect::PGPASSWORD;
 
 /// What `take_pending` writes as a pending lease's owner: no issuer's token is ever this.
-const TAKEN: &str = "revoking";
+const TAKEN: &str = crate::model::Lease::TAKEN;
 
 /// How often a statement is tried again after a serialization failure or a deadlock.
 const RETRIES: u32 = 5;

@@ -21,7 +21,7 @@ use crate::model::{AuditDevice, Lease, LeaseConfig, Mount, Role, RootConfig, Sea
 
 /// What `take_pending` writes as a pending lease's owner: no issuer's token is ever this, so the
 /// issuer can no longer activate it.
-const TAKEN: &str = "revoking";
+const TAKEN: &str = crate::model::Lease::TAKEN;
 
 pub struct SqliteStore {
     conn: Connection,
