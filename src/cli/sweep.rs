@@ -12,7 +12,10 @@ use crate::output;
 /// Also cleans up after issuing processes that died half way: their pending leases are taken
 /// up at once when the process is known to be gone, and in any case after --pending-timeout.
 /// Prints a one-line summary. Leases that cannot be revoked are kept, with their error, and
-/// retried by later runs with backoff; the exit status is then 2.
+/// retried by later runs with backoff; the exit status is then 2. Also rotates the root key of
+/// each mount whose rotation_period has run out (config/root), and finishes or undoes a root key
+/// rotation that was cut short; a rotation that fails keeps the key in use, exits 2 and is tried
+/// again by the next sweep.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -64,7 +67,10 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
     ctx.revoked(&report.revoked_leases);
     warn_about(&report);
     print(|out| output::sweep_summary(out, &report))?;
-    Ok(if report.failed.is_empty() {
+    // Root keys whose rotation_period ran out, and rotations that were cut short.
+    let rotations = engine.rotate_roots_if_due().await?;
+    let rotation_failed = super::report_rotations(&rotations)?;
+    Ok(if report.failed.is_empty() && !rotation_failed {
         ExitStatus::Success
     } else {
         ExitStatus::Cloud

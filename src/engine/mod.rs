@@ -4,7 +4,8 @@
 //! the terminal, output formats or command lines. An AWS client is built only when a command is
 //! about to call AWS.
 //!
-//! Files by noun: `mounts.rs`, `root.rs` (config/root, rotate-root, config/lease), `roles.rs`,
+//! Files by noun: `mounts.rs`, `root.rs` (config/root, config/lease), `rotation.rs`
+//! (rotate-root, on schedule and crash-safe), `roles.rs`,
 //! and the lease lifecycle: `issue.rs` (every IAM call of issuing, in order), `sts.rs`,
 //! `keywait.rs` (waiting for a new key to work), `teardown.rs` (deleting an IAM user),
 //! `revoke.rs`, `sweep.rs`, `leases.rs` (lookup, renew), `cache.rs` (leases kept for
@@ -21,6 +22,7 @@ mod policy;
 mod revoke;
 mod roles;
 mod root;
+mod rotation;
 pub mod routes;
 mod seal;
 mod sts;
@@ -33,6 +35,7 @@ pub use error::{Error, Result, Undo};
 pub use issue::{PENDING_TIMEOUT, TAG_DB, TAG_LEASE};
 pub use keywait::KeyWait;
 pub use roles::DEFAULT_USER_PATH;
+pub use rotation::{RootRotation, Rotation};
 pub use seal::{KeyFileDefault, SealSettings, SealStatus};
 pub use sweep::{DEFAULT_PARALLEL, Failure, SweepOptions, SweepReport};
 pub use tidy::{Orphan, TidyReport};
@@ -80,7 +83,7 @@ impl std::fmt::Display for Warning {
             Warning::OldRootKeyKept { access_key, error } => write!(
                 f,
                 "the new key is stored, but the old key {access_key} could not be deleted: \
-                 {error}; delete it yourself"
+                 {error}; the next awscreds sweep deletes it"
             ),
         }
     }
@@ -128,6 +131,8 @@ pub struct Engine<C: Connector> {
     seal: SealSettings,
     /// The data key, once a secret was needed (see `seal.rs`).
     data_key: RefCell<Option<crate::seal::SecretKey>>,
+    /// The store's named locks this process holds (until it ends).
+    held_locks: RefCell<std::collections::HashSet<String>>,
 }
 
 impl<C: Connector> Engine<C> {
@@ -138,6 +143,7 @@ impl<C: Connector> Engine<C> {
             clouds: RefCell::new(HashMap::new()),
             seal: SealSettings::default(),
             data_key: RefCell::new(None),
+            held_locks: RefCell::new(Default::default()),
         }
     }
 

@@ -193,6 +193,31 @@ pub fn sweep_summary(out: &mut dyn Write, report: &SweepReport) -> Result {
     Ok(())
 }
 
+/// `sweep`: a root key rotated on schedule.
+pub fn root_rotated(out: &mut dyn Write, mount: &str, access_key: &str) -> Result {
+    writeln!(
+        out,
+        "Rotated the root key of {mount}: new access key {access_key}"
+    )?;
+    Ok(())
+}
+
+/// `sweep`: a root key rotation that was cut short, finished (the new key kept) or undone (the
+/// old one kept).
+pub fn rotation_settled(
+    out: &mut dyn Write,
+    mount: &str,
+    access_key: &str,
+    finished: bool,
+) -> Result {
+    let done = if finished { "finished" } else { "undone" };
+    writeln!(
+        out,
+        "Interrupted rotation of the root key of {mount} {done}: access key {access_key}"
+    )?;
+    Ok(())
+}
+
 /// A lease's state as `lease list` shows it: failing leases say so.
 fn state(lease: &Lease) -> String {
     match (lease.state, lease.attempts) {

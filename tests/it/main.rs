@@ -20,6 +20,7 @@ mod mounts;
 mod paths;
 mod quickstart;
 mod rootconfig;
+mod rotation;
 mod seal;
 mod snapshots;
 mod stores;
