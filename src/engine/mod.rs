@@ -32,13 +32,13 @@ pub mod template;
 mod tidy;
 
 pub use error::{Error, Result, Undo};
-pub use issue::{PENDING_TIMEOUT, TAG_DB, TAG_LEASE};
+pub use issue::{PENDING_TIMEOUT, TAG_DB, TAG_EXPIRES, TAG_LEASE};
 pub use keywait::KeyWait;
 pub use roles::DEFAULT_USER_PATH;
 pub use rotation::{RootRotation, Rotation};
 pub use seal::{KeyFileDefault, SealSettings, SealStatus};
 pub use sweep::{DEFAULT_PARALLEL, Failure, SweepOptions, SweepReport};
-pub use tidy::{Orphan, TidyReport};
+pub use tidy::{ExpiredUser, Orphan, TidyReport};
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::engine::{Error, Orphan, SealStatus, SweepReport};
+use crate::engine::{Error, ExpiredUser, Orphan, SealStatus, SweepReport};
 use crate::model::{AuditDevice, Lease, LeaseState, Mount};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -298,6 +298,51 @@ pub fn orphans(out: &mut dyn Write, orphans: &[Orphan], format: Format) -> Resul
                 .map(|o| vec![o.mount.clone(), o.iam_user.clone(), status(o)])
                 .collect();
             columns(out, &["Mount", "IAM user", "Status"], &rows)
+        }
+    }
+}
+
+/// `tidy --expired`: the users past their deadline, the database that made them and when.
+pub fn expired_users(out: &mut dyn Write, users: &[ExpiredUser], format: Format) -> Result {
+    let status = |o: &ExpiredUser| match &o.deleted {
+        None => "expired".to_string(),
+        Some(Ok(())) => "deleted".to_string(),
+        Some(Err(e)) => format!("delete failed: {e}"),
+    };
+    match format {
+        Format::Json => {
+            let list: Vec<Value> = users
+                .iter()
+                .map(|o| {
+                    serde_json::json!({
+                        "mount": o.mount,
+                        "iam_user": o.iam_user,
+                        "db": o.db,
+                        "expires_at": timestamp(o.expires_at),
+                        "status": status(o),
+                    })
+                })
+                .collect();
+            json_out(out, &list)
+        }
+        Format::Table => {
+            let rows: Vec<Vec<String>> = users
+                .iter()
+                .map(|o| {
+                    vec![
+                        o.mount.clone(),
+                        o.iam_user.clone(),
+                        o.db.clone(),
+                        timestamp(o.expires_at),
+                        status(o),
+                    ]
+                })
+                .collect();
+            columns(
+                out,
+                &["Mount", "IAM user", "Database", "Expired at", "Status"],
+                &rows,
+            )
         }
     }
 }

@@ -155,6 +155,11 @@ pub trait Store {
     async fn put_role(&self, mount: &str, role: &Role) -> Result<()>;
     async fn delete_role(&self, mount: &str, name: &str) -> Result<bool>;
     async fn role_names(&self, mount: &str) -> Result<Vec<String>>;
+    /// Records an IAM path that a role of this database uses (kept forever, whatever becomes of
+    /// the role), so that `tidy` looks under it; recording one again changes nothing.
+    async fn record_user_path(&self, path: &str) -> Result<()>;
+    /// Every IAM path recorded by [`Store::record_user_path`], sorted.
+    async fn user_paths(&self) -> Result<Vec<String>>;
 
     /// Records a lease (pending before the first IAM call, or an STS lease once issued).
     async fn insert_lease(&self, lease: &Lease) -> Result<()>;

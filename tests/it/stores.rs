@@ -213,7 +213,7 @@ fn a_database_of_a_newer_schema_is_refused_in_one_line() {
     let db = env.db.display().to_string();
     postgres_sql(&db, "UPDATE awscreds_schema SET version = 99");
     env.run(["mounts"]).fails(1).one_line_error(
-        "database holds an unreadable schema: version 99 is newer than this awscreds knows (2); \
+        "database holds an unreadable schema: version 99 is newer than this awscreds knows (3); \
          upgrade awscreds",
     );
 }
@@ -357,4 +357,25 @@ fn a_named_value_is_kept_replaced_and_absent_until_set() {
             .as_deref(),
         Some("two")
     );
+}
+
+#[test]
+fn user_paths_are_kept_once_each_in_order() {
+    let env = Env::new();
+    let db = with_mount(&env);
+    let rt = runtime();
+    let store = open(&rt, &db);
+    rt.block_on(async {
+        assert!(store.user_paths().await.unwrap().is_empty());
+        for path in ["/team/x/", "/awscreds/", "/team/x/", "/a/"] {
+            store.record_user_path(path).await.unwrap();
+        }
+        assert_eq!(
+            store.user_paths().await.unwrap(),
+            ["/a/", "/awscreds/", "/team/x/"]
+        );
+    });
+    // Another process sees them.
+    let other = open(&rt, &db);
+    assert_eq!(rt.block_on(other.user_paths()).unwrap().len(), 3);
 }

@@ -392,6 +392,22 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    async fn record_user_path(&self, path: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO user_paths (path) VALUES ($1) ON CONFLICT (path) DO NOTHING",
+            &[&path],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn user_paths(&self) -> Result<Vec<String>> {
+        let rows = self
+            .rows("SELECT path FROM user_paths ORDER BY path", &[])
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     async fn insert_lease(&self, l: &Lease) -> Result<()> {
         let attempts = i64::from(l.attempts);
         let attached = l.attached.as_ref().map(to_json);

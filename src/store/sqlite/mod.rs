@@ -195,6 +195,22 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    async fn record_user_path(&self, path: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO user_paths (path) VALUES (?1) ON CONFLICT (path) DO NOTHING",
+            [path],
+        )?;
+        Ok(())
+    }
+
+    async fn user_paths(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path FROM user_paths ORDER BY path")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     async fn insert_lease(&self, l: &Lease) -> Result<()> {
         self.conn.execute(
             &format!(
