@@ -415,3 +415,28 @@ pub struct AuditDevice {
     pub options: std::collections::BTreeMap<String, String>,
     pub created_at: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_key_is_due_a_period_after_it_came_into_use() {
+        let mut config = RootConfig {
+            access_key: "AKIA".into(),
+            key_since: Some(1_000),
+            ..RootConfig::default()
+        };
+        assert_eq!(config.next_rotation(), None, "no period: never");
+        config.rotation_period = 3600;
+        assert_eq!(config.next_rotation(), Some(4_600));
+        config.last_rotated = Some(2_000);
+        assert_eq!(
+            config.next_rotation(),
+            Some(5_600),
+            "from the later of the two"
+        );
+        config.access_key.clear();
+        assert_eq!(config.next_rotation(), None, "the credential chain: never");
+    }
+}

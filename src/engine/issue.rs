@@ -381,3 +381,24 @@ pub(super) fn name_template(text: &str, default: &str, limit: usize) -> Result<T
     let text = if text.is_empty() { default } else { text };
     Template::parse(text, limit, "name template")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{expires_tag, parse_expires_tag};
+
+    #[test]
+    fn the_deadline_tag_is_rfc_3339_in_utc_and_reads_back() {
+        assert_eq!(expires_tag(0), "1970-01-01T00:00:00Z");
+        assert_eq!(expires_tag(1_796_169_131), "2026-12-01T23:52:11Z");
+        assert_eq!(
+            parse_expires_tag("2026-12-01T23:52:11Z"),
+            Some(1_796_169_131)
+        );
+        assert_eq!(
+            parse_expires_tag("2026-12-02T00:52:11+01:00"),
+            Some(1_796_169_131)
+        );
+        assert_eq!(parse_expires_tag("tomorrow"), None);
+        assert_eq!(parse_expires_tag(""), None);
+    }
+}
