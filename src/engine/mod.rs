@@ -283,12 +283,14 @@ impl<C: Connector> Engine<C> {
             })
     }
 
-    /// The AWS client for `mount`, built once per invocation.
+    /// The AWS client for `mount`, built once per invocation. A root key rotation that was cut
+    /// short is settled first (`rotation.rs`).
     async fn cloud(&self, mount: &str) -> Result<Rc<C::Cloud>> {
         if let Some(cloud) = self.clouds.borrow().get(mount) {
             return Ok(cloud.clone());
         }
         let config = self.root_config(mount).await?;
+        let noted = config.rotation.is_some();
         let secret = if config.has_keys() {
             self.root_secret(mount, &config).await?
         } else {
@@ -303,6 +305,9 @@ impl<C: Connector> Engine<C> {
         self.clouds
             .borrow_mut()
             .insert(mount.to_string(), cloud.clone());
+        if noted {
+            self.settle_quietly(mount, &cloud).await;
+        }
         Ok(cloud)
     }
 

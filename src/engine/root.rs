@@ -132,6 +132,7 @@ impl<C: Connector> Engine<C> {
             ));
         }
         self.store.set_root_config(&target.mount, &config).await?;
+        self.release_rotation_lock(&target.mount).await?;
         self.forget_cloud(&target.mount);
         Ok(())
     }

@@ -3,10 +3,10 @@
 //! old one with the old credentials), made crash-safe as issuing is: the intent is recorded in the
 //! root configuration before CreateAccessKey, and the new key is stored together with the note
 //! that the old one is to be deleted. Whatever instant a rotation stops at (an error, kill -9),
-//! the next sweep or rotate-root finishes it (deletes the old key once the new one is stored) or
-//! undoes it (deletes a key that was made but never stored). Rotations of one mount, and writes
-//! of its configuration, take turns under one lock, held until the process ends (so not taken by
-//! other commands, such as a long `exec`).
+//! the next command that calls AWS for the mount (or the next sweep) finishes it (deletes the old
+//! key once the new one is stored) or undoes it (deletes a key that was made but never stored).
+//! Rotations of one mount, writes of its configuration and those settlements take turns under
+//! one lock.
 
 use super::routes::Target;
 use super::{Engine, Error, PENDING_TIMEOUT, Result, Warning, Written};
@@ -48,6 +48,30 @@ impl<C: Connector> Engine<C> {
         self.store.hold_lock(&name).await?;
         self.held_locks.borrow_mut().insert(name);
         Ok(())
+    }
+
+    /// Lets go of the lock of [`Engine::hold_rotation_lock`].
+    pub(super) async fn release_rotation_lock(&self, mount: &str) -> Result<()> {
+        let name = format!("rotate-root:{mount}");
+        if self.held_locks.borrow_mut().remove(&name) {
+            self.store.release_lock(&name).await?;
+        }
+        Ok(())
+    }
+
+    /// What every command that builds `mount`'s AWS client does when its configuration notes a
+    /// rotation: settles it if it was cut short (after waiting for one in progress elsewhere to
+    /// end), then lets go of the lock. Failures are left for later (a sweep reports them). A
+    /// process that holds the lock already is a rotation, which settles for itself.
+    pub(super) async fn settle_quietly(&self, mount: &str, cloud: &C::Cloud) {
+        let name = format!("rotate-root:{mount}");
+        if self.held_locks.borrow().contains(&name) {
+            return;
+        }
+        if self.hold_rotation_lock(mount).await.is_ok() {
+            let _ = self.settle_rotation(mount, cloud).await;
+            let _ = self.release_rotation_lock(mount).await;
+        }
     }
 
     /// `write MOUNT/config/rotate-root`: a new access key for the root IAM user, stored, then the

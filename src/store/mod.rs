@@ -184,6 +184,8 @@ pub trait Store {
     /// Takes the lock named `name`, waiting while another process holds it, and holds it until
     /// the store is dropped (the process ends, however it ends).
     async fn hold_lock(&self, name: &str) -> Result<()>;
+    /// Lets go of the lock named `name` before the store is dropped, if this store holds it.
+    async fn release_lock(&self, name: &str) -> Result<()>;
     /// Records how long the lease's new access key took to work at AWS.
     async fn set_key_wait(&self, id: &str, waited_ms: u64) -> Result<()>;
     /// Keeps a lease whose revocation failed, with the error, one more attempt, and when to retry.

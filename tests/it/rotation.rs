@@ -281,3 +281,27 @@ fn kill_9_during_delete_access_key_finishes_the_rotation() {
     refused(&old, &old_secret);
     assert_ne!(root_table(&env)["last_rotated"], "n/a");
 }
+
+#[test]
+fn the_next_command_that_calls_aws_settles_an_interrupted_rotation() {
+    let proxy = Proxy::start(&auth_endpoint());
+    let (env, old_access, old_secret) = rotating_env("rot-kill-next", &proxy);
+    env.role("aws/roles/rot_next");
+    proxy.fault("DeleteAccessKey", Fault::Hang, Some(1));
+    let mut child = spawn(&env, &["write", "aws/config/rotate-root"]);
+    proxy.wait_seen("DeleteAccessKey", 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(keys_of("rot-kill-next").len(), 2);
+
+    // Issuing builds the mount's client, which first deletes the old key: no sweep needed.
+    let (id, _) = env.issue("aws/creds/rot_next");
+    let stored = root_table(&env)["access_key"].clone();
+    assert_ne!(stored, old_access);
+    assert_eq!(keys_of("rot-kill-next"), std::slice::from_ref(&stored));
+    refused(&old_access, &old_secret);
+    env.run(["lease", "revoke", &id]).ok();
+    env.run(["sweep"])
+        .ok()
+        .stdout_is("Swept expired leases: 0 revoked, 0 failed\n");
+}

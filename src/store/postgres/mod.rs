@@ -532,6 +532,18 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn release_lock(&self, name: &str) -> Result<()> {
+        let key = lock_key(&format!("named:{name}"));
+        // Once for each time it was taken (a session lock counts).
+        while self
+            .rows("SELECT pg_advisory_unlock($1)", &[&key])
+            .await?
+            .first()
+            .is_some_and(|r| r.get::<_, bool>(0))
+        {}
+        Ok(())
+    }
+
     async fn record_failure(&self, id: &str, error: &str, retry_at: i64) -> Result<()> {
         self.exec(
             "UPDATE leases SET attempts = attempts + 1, last_error = $2, due_at = $3 \

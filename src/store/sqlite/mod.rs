@@ -28,7 +28,7 @@ pub struct SqliteStore {
     /// This process's own lock, taken on its first issue and held until it exits.
     owner: RefCell<Option<OwnerGuard>>,
     /// Named locks held until the store is dropped (`hold_lock`).
-    held: RefCell<Vec<std::fs::File>>,
+    held: RefCell<Vec<(String, std::fs::File)>>,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -329,7 +329,13 @@ impl Store for SqliteStore {
                 locks.dir().display()
             ))
         })?;
-        self.held.borrow_mut().push(file);
+        self.held.borrow_mut().push((name.to_string(), file));
+        Ok(())
+    }
+
+    async fn release_lock(&self, name: &str) -> Result<()> {
+        // Closing the file releases its lock.
+        self.held.borrow_mut().retain(|(held, _)| held != name);
         Ok(())
     }
 
