@@ -758,7 +758,7 @@ _awscreds() {
             return 0
             ;;
         awscreds__subcmd__tidy)
-            opts="-h --delete --format --db --help"
+            opts="-h --delete --expired --all-databases --format --db --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -149,6 +149,8 @@ complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l format -d 'Ou
 json\t''"
 complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l delete -d 'Delete the users found (their keys, policies and everything attached)'
+complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l expired -d 'Find the users past their awscreds:expires-at deadline instead'
+complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -l all-databases -d 'With --expired: the users of any database, not only this one\'s'
 complete -c awscreds -n "__fish_awscreds_using_subcommand tidy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -l db -d 'The database holding mounts, roles and leases: a SQLite file, or a team\'s PostgreSQL database as a postgres:// URL (password from the URL or PGPASSWORD) [default: awscreds/awscreds.db under the user\'s data directory]' -r -F
 complete -c awscreds -n "__fish_awscreds_using_subcommand seal; and not __fish_seen_subcommand_from status rotate kms file" -s h -l help -d 'Print help (see more with \'--help\')'

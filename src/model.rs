@@ -49,10 +49,25 @@ pub struct RootConfig {
     pub username_template: String,
     /// How STS session and federated user names are made; empty: the default.
     pub sts_name_template: String,
-    /// When the root access key was last written or rotated (unix seconds); `None` for keys
-    /// written by an earlier version, and for the credential chain. `status` shows its age.
+    /// Seconds between scheduled rotations of the root key (`sweep` rotates it when due);
+    /// 0: never.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rotation_period: u64,
+    /// When the root key was last replaced by a rotation (rotate-root or a sweep).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_written_at: Option<i64>,
+    pub last_rotated: Option<i64>,
+    /// When the current root key came into use (written, or made by a rotation): the key's age,
+    /// from which `rotation_period` counts. `None` for configurations older than this field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_since: Option<i64>,
+    /// A rotation under way, or cut short by a crash: recorded before CreateAccessKey, so that
+    /// the next command that calls AWS for this mount finishes or undoes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationIntent>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl RootConfig {
@@ -60,6 +75,35 @@ impl RootConfig {
     pub fn has_keys(&self) -> bool {
         !self.access_key.is_empty()
     }
+
+    /// When the root key is next due for a scheduled rotation; `None` when it never is (no
+    /// `rotation_period`, or keys from the credential chain).
+    pub fn next_rotation(&self) -> Option<i64> {
+        if self.rotation_period == 0 || !self.has_keys() {
+            return None;
+        }
+        let since = self.key_since.max(self.last_rotated).unwrap_or(0);
+        Some(since.saturating_add(self.rotation_period as i64))
+    }
+}
+
+/// What a root key rotation recorded before its first change at AWS (see `engine/rotation.rs`).
+/// Until `new_key` is set the stored key is still `old_key`, and any key of `user` that is
+/// neither in `keys_before` nor the stored key was made by the rotation and never saved; once
+/// it is set the new key is stored (in the same write) and `old_key` is to be deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct RotationIntent {
+    /// The IAM user of the root keys.
+    pub user: String,
+    pub old_key: String,
+    /// The user's access keys before CreateAccessKey.
+    pub keys_before: Vec<String>,
+    /// The key CreateAccessKey made, once it is stored as the root key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_key: Option<String>,
+    /// Unix seconds.
+    pub started_at: i64,
 }
 
 /// Bytes as base64 text in JSON.
@@ -89,7 +133,10 @@ impl std::fmt::Debug for RootConfig {
             .field("sts_endpoint", &self.sts_endpoint)
             .field("profile", &self.profile)
             .field("max_retries", &self.max_retries)
-            .field("key_written_at", &self.key_written_at)
+            .field("rotation_period", &self.rotation_period)
+            .field("last_rotated", &self.last_rotated)
+            .field("key_since", &self.key_since)
+            .field("rotation", &self.rotation)
             .finish_non_exhaustive()
     }
 }
@@ -326,6 +373,10 @@ pub struct RootConfigView {
     pub max_retries: Option<u32>,
     pub username_template: String,
     pub sts_name_template: String,
+    /// Seconds; 0: never.
+    pub rotation_period: u64,
+    pub last_rotated: Option<i64>,
+    pub next_rotation: Option<i64>,
 }
 
 impl From<&RootConfig> for RootConfigView {
@@ -339,6 +390,9 @@ impl From<&RootConfig> for RootConfigView {
             max_retries: c.max_retries,
             username_template: c.username_template.clone(),
             sts_name_template: c.sts_name_template.clone(),
+            rotation_period: c.rotation_period,
+            last_rotated: c.last_rotated,
+            next_rotation: c.next_rotation(),
         }
     }
 }
@@ -382,4 +436,29 @@ pub struct AuditDevice {
     /// `file_path` (a path, or `stdout`), as given.
     pub options: std::collections::BTreeMap<String, String>,
     pub created_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_key_is_due_a_period_after_it_came_into_use() {
+        let mut config = RootConfig {
+            access_key: "AKIA".into(),
+            key_since: Some(1_000),
+            ..RootConfig::default()
+        };
+        assert_eq!(config.next_rotation(), None, "no period: never");
+        config.rotation_period = 3600;
+        assert_eq!(config.next_rotation(), Some(4_600));
+        config.last_rotated = Some(2_000);
+        assert_eq!(
+            config.next_rotation(),
+            Some(5_600),
+            "from the later of the two"
+        );
+        config.access_key.clear();
+        assert_eq!(config.next_rotation(), None, "the credential chain: never");
+    }
 }

@@ -389,6 +389,37 @@ fn warn_about(report: &SweepReport) {
     }
 }
 
+/// What a sweep did about root keys: a line on stdout for each key rotated, and the error on
+/// stderr for each rotation that failed; true if any failed.
+fn report_rotations(rotations: &[crate::engine::RootRotation]) -> anyhow::Result<bool> {
+    use crate::engine::Rotation;
+    let mut failed = false;
+    for rotation in rotations {
+        match &rotation.outcome {
+            Ok(Rotation::Rotated {
+                access_key,
+                warnings,
+            }) => {
+                for warning in warnings {
+                    warn(&warning.to_string());
+                }
+                print(|out| output::root_rotated(out, &rotation.mount, access_key))?;
+            }
+            Ok(Rotation::Finished { access_key }) => {
+                print(|out| output::rotation_settled(out, &rotation.mount, access_key, true))?;
+            }
+            Ok(Rotation::Undone { access_key }) => {
+                print(|out| output::rotation_settled(out, &rotation.mount, access_key, false))?;
+            }
+            Err(e) => {
+                report::rotation_failed(&rotation.mount, e);
+                failed = true;
+            }
+        }
+    }
+    Ok(failed)
+}
+
 /// Writes data to stdout, turning output errors into the CLI's errors.
 fn print(f: impl FnOnce(&mut dyn Write) -> output::Result) -> anyhow::Result<()> {
     let stdout = io::stdout();

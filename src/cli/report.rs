@@ -64,6 +64,21 @@ pub fn report(e: &anyhow::Error) -> ExitStatus {
     }
 }
 
+/// A root key rotation by `sweep` that failed: the error on one line and what became of the
+/// key (the sweep goes on, and exits 2).
+pub fn rotation_failed(mount: &str, e: &Error) {
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(
+        stderr,
+        "error: rotating the root key of {mount}: {}",
+        e.chain()
+    );
+    let _ = writeln!(
+        stderr,
+        "hint: the key in use is kept and still works; the next awscreds sweep tries again"
+    );
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()

@@ -14,7 +14,10 @@ use crate::output::{self, Format};
 /// up at once when the process is known to be gone, and in any case after --pending-timeout.
 /// Prints a one-line summary. Leases that cannot be revoked are kept, with their error, and
 /// retried by later runs with backoff; each is named on stderr (lease, IAM user, attempts,
-/// error) and the exit status is then 2. Every run is recorded for awscreds status.
+/// error) and the exit status is then 2. Every run is recorded for awscreds status. Also
+/// rotates the root key of each mount whose rotation_period has run out (config/root), and
+/// finishes or undoes a root key rotation that was cut short; a rotation that fails keeps the
+/// key in use, exits 2 and is tried again by the next sweep.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -82,12 +85,15 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
     ctx.revoked(&report.revoked_leases);
     name_failures(&failures);
     print(|out| output::sweep_summary(out, &report))?;
+    // Root keys whose rotation_period ran out, and rotations that were cut short.
+    let rotations = engine.rotate_roots_if_due().await?;
+    let rotation_failed = super::report_rotations(&rotations)?;
     if let Some(path) = &args.metrics_file {
         let status = engine.status().await?;
         write_atomically(path, output::prometheus(&status).as_bytes())
             .with_context(|| format!("cannot write the metrics file {}", path.display()))?;
     }
-    Ok(if report.failed.is_empty() {
+    Ok(if report.failed.is_empty() && !rotation_failed {
         ExitStatus::Success
     } else {
         ExitStatus::Cloud

@@ -1,7 +1,7 @@
 //! Issuing: a new credential of a role's type, and the lease that takes it back. For an IAM user,
 //! [`Engine::issue_iam_user`] makes every IAM call, in order: CreateUser (with path, boundary and
-//! tags) -> AttachUserPolicy per managed policy -> PutUserPolicy -> AddUserToGroup per group ->
-//! CreateAccessKey. STS credentials are in `sts.rs`.
+//! tags: the role's, the lease id, the database id and the deadline) -> AttachUserPolicy per
+//! managed policy -> PutUserPolicy -> AddUserToGroup per group -> CreateAccessKey. STS credentials are in `sts.rs`.
 //!
 //! Invariant: a lease row exists from before the first IAM call until the IAM user is confirmed
 //! gone. Issuing takes this process's issuer token (see [`Store::issuer_token`]), records a
@@ -30,6 +30,23 @@ use crate::store::Activation;
 pub const PENDING_TIMEOUT: i64 = 300;
 pub const TAG_LEASE: &str = "awscreds:lease-id";
 pub const TAG_DB: &str = "awscreds:db";
+/// The latest instant a user's credentials may live to (issue time + `lease_max`), RFC 3339 in
+/// UTC: the user carries its own deadline, for `tidy --expired` when no database knows it.
+pub const TAG_EXPIRES: &str = "awscreds:expires-at";
+
+/// The value of [`TAG_EXPIRES`] for unix seconds `at` (a tag's format, not a display).
+pub(super) fn expires_tag(at: i64) -> String {
+    chrono::DateTime::from_timestamp(at, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The unix seconds that a [`TAG_EXPIRES`] value names; `None` when it is not RFC 3339.
+pub(super) fn parse_expires_tag(value: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .ok()
+        .map(|t| t.timestamp())
+}
 
 /// The parameters of a credentials request (`read creds/NAME ttl=15m ...`).
 #[derive(Debug, Default)]
@@ -182,6 +199,7 @@ impl<C: Connector> Engine<C> {
             .collect();
         tags.push((TAG_LEASE.to_string(), lease.id.clone()));
         tags.push((TAG_DB.to_string(), db_id));
+        tags.push((TAG_EXPIRES.to_string(), expires_tag(lease.max_expires_at)));
         let path = if role.user_path.is_empty() {
             DEFAULT_USER_PATH
         } else {
@@ -371,4 +389,25 @@ pub(super) fn returns(kind: CredentialType, name: &str) -> bool {
 pub(super) fn name_template(text: &str, default: &str, limit: usize) -> Result<Template> {
     let text = if text.is_empty() { default } else { text };
     Template::parse(text, limit, "name template")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{expires_tag, parse_expires_tag};
+
+    #[test]
+    fn the_deadline_tag_is_rfc_3339_in_utc_and_reads_back() {
+        assert_eq!(expires_tag(0), "1970-01-01T00:00:00Z");
+        assert_eq!(expires_tag(1_796_169_131), "2026-12-01T23:52:11Z");
+        assert_eq!(
+            parse_expires_tag("2026-12-01T23:52:11Z"),
+            Some(1_796_169_131)
+        );
+        assert_eq!(
+            parse_expires_tag("2026-12-02T00:52:11+01:00"),
+            Some(1_796_169_131)
+        );
+        assert_eq!(parse_expires_tag("tomorrow"), None);
+        assert_eq!(parse_expires_tag(""), None);
+    }
 }

@@ -4,7 +4,8 @@
 //! the terminal, output formats or command lines. An AWS client is built only when a command is
 //! about to call AWS.
 //!
-//! Files by noun: `mounts.rs`, `root.rs` (config/root, rotate-root, config/lease), `roles.rs`,
+//! Files by noun: `mounts.rs`, `root.rs` (config/root, config/lease), `rotation.rs`
+//! (rotate-root, on schedule and crash-safe), `roles.rs`,
 //! and the lease lifecycle: `issue.rs` (every IAM call of issuing, in order), `sts.rs`,
 //! `keywait.rs` (waiting for a new key to work), `teardown.rs` (deleting an IAM user),
 //! `revoke.rs`, `sweep.rs`, `leases.rs` (lookup, renew), `cache.rs` (leases kept for
@@ -27,6 +28,7 @@ mod policy;
 mod revoke;
 mod roles;
 mod root;
+mod rotation;
 pub mod routes;
 mod seal;
 mod sts;
@@ -36,14 +38,15 @@ pub mod template;
 mod tidy;
 
 pub use error::{Error, Result, Undo};
-pub use issue::{PENDING_TIMEOUT, TAG_DB, TAG_LEASE};
+pub use issue::{PENDING_TIMEOUT, TAG_DB, TAG_EXPIRES, TAG_LEASE};
 pub use keywait::KeyWait;
 pub use monitor::{FailedRevocation, MountStatus, RoleStatus, RootKey, Status, SweepRecord};
 pub use plan::{DueReason, PlannedAction, PlannedLease, PlannedRotation, SweepPlan};
 pub use roles::DEFAULT_USER_PATH;
+pub use rotation::{RootRotation, Rotation};
 pub use seal::{KeyFileDefault, SealSettings, SealStatus};
 pub use sweep::{DEFAULT_PARALLEL, Failure, SweepOptions, SweepReport};
-pub use tidy::{Orphan, TidyReport};
+pub use tidy::{ExpiredUser, Orphan, TidyReport};
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -88,7 +91,7 @@ impl std::fmt::Display for Warning {
             Warning::OldRootKeyKept { access_key, error } => write!(
                 f,
                 "the new key is stored, but the old key {access_key} could not be deleted: \
-                 {error}; delete it yourself"
+                 {error}; the next awscreds sweep deletes it"
             ),
         }
     }
@@ -138,6 +141,8 @@ pub struct Engine<C: Connector> {
     seal: SealSettings,
     /// The data key, once a secret was needed (see `seal.rs`).
     data_key: RefCell<Option<crate::seal::SecretKey>>,
+    /// The store's named locks this process holds (until it ends).
+    held_locks: RefCell<std::collections::HashSet<String>>,
 }
 
 impl<C: Connector> Engine<C> {
@@ -149,6 +154,7 @@ impl<C: Connector> Engine<C> {
             sdk_retries_throttles: std::cell::Cell::new(true),
             seal: SealSettings::default(),
             data_key: RefCell::new(None),
+            held_locks: RefCell::new(Default::default()),
         }
     }
 
@@ -288,12 +294,14 @@ impl<C: Connector> Engine<C> {
             })
     }
 
-    /// The AWS client for `mount`, built once per invocation.
+    /// The AWS client for `mount`, built once per invocation. A root key rotation that was cut
+    /// short is settled first (`rotation.rs`).
     async fn cloud(&self, mount: &str) -> Result<Rc<C::Cloud>> {
         if let Some(cloud) = self.clouds.borrow().get(mount) {
             return Ok(cloud.clone());
         }
         let config = self.root_config(mount).await?;
+        let noted = config.rotation.is_some();
         let secret = if config.has_keys() {
             self.root_secret(mount, &config).await?
         } else {
@@ -309,6 +317,9 @@ impl<C: Connector> Engine<C> {
         self.clouds
             .borrow_mut()
             .insert(mount.to_string(), cloud.clone());
+        if noted {
+            self.settle_quietly(mount, &cloud).await;
+        }
         Ok(cloud)
     }
 

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use super::sweep::{Progress, SweepOptions, SweepReport};
 use super::{Engine, Result};
 use crate::cloud::Connector;
-use crate::model::RootConfig;
 use crate::store::{LeaseStats, StoreError};
 
 /// The meta key of the last sweep's record.
@@ -86,12 +85,6 @@ pub struct Status {
     pub last_sweep: Option<SweepRecord>,
 }
 
-/// When the root key of `config` is next rotated. Scheduled rotation (`rotation_period`) is not
-/// on this branch: wired where it lands, from its `next_rotation`.
-fn next_rotation(_config: &RootConfig) -> Option<i64> {
-    None
-}
-
 impl<C: Connector> Engine<C> {
     /// Everything `status` shows, from the database alone.
     pub async fn status(&self) -> Result<Status> {
@@ -105,8 +98,8 @@ impl<C: Connector> Engine<C> {
                 Some(config) if !config.has_keys() => RootKey::CredentialChain,
                 Some(config) => RootKey::Key {
                     access_key: config.access_key.clone(),
-                    written_at: config.key_written_at,
-                    next_rotation: next_rotation(&config),
+                    written_at: config.key_since,
+                    next_rotation: config.next_rotation(),
                 },
             };
             let mut roles = Vec::new();

@@ -53,11 +53,13 @@ pub struct SweepPlan {
     pub rotations: Vec<PlannedRotation>,
 }
 
-/// When the root key of `config` is due for scheduled rotation. HOOK: scheduled root rotation
-/// (`rotation_period`, `next_rotation` on the root config) is not on this branch; once it is,
-/// this returns its `next_rotation` when that has passed, and the plan lists it.
-fn rotation_due(_config: &RootConfig, _now: i64) -> Option<i64> {
-    None
+/// When the root key of `config` became due for rotation, if it is: its `rotation_period` ran
+/// out, or a rotation was cut short (a sweep settles it first; due since it began).
+fn rotation_due(config: &RootConfig, now: i64) -> Option<i64> {
+    if let Some(intent) = &config.rotation {
+        return Some(intent.started_at.min(now));
+    }
+    config.next_rotation().filter(|at| *at <= now)
 }
 
 impl<C: Connector> Engine<C> {

@@ -41,6 +41,10 @@ impl<C: Connector> Engine<C> {
         let existing = self.store.role(&target.mount, name).await?;
         let role = apply(existing, name, data)?;
         validate(&role)?;
+        // Before any user is made under it: tidy looks there even once the role is gone.
+        if !role.user_path.is_empty() {
+            self.store.record_user_path(&role.user_path).await?;
+        }
         self.store.put_role(&target.mount, &role).await?;
         Ok(())
     }

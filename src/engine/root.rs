@@ -1,13 +1,13 @@
-//! `config/root`, `config/rotate-root` and `config/lease`: a mount's root credentials, their
-//! rotation, and lease settings.
+//! `config/root` and `config/lease`: a mount's root credentials and lease settings. Rotating
+//! the root key is in `rotation.rs`.
 
 use serde_json::{Map, Value};
 
 use super::routes::Target;
 use super::template::{self, Template};
-use super::{Engine, Error, Result, Warning, Written};
-use crate::cloud::{Attachment, Cloud, CloudError, Connector};
-use crate::model::{LeaseConfig, RootConfig, RootConfigView};
+use super::{Engine, Error, Result};
+use crate::cloud::Connector;
+use crate::model::{LeaseConfig, RootConfigView};
 use crate::params::{self, duration, named_duration};
 
 impl<C: Connector> Engine<C> {
@@ -27,6 +27,8 @@ impl<C: Connector> Engine<C> {
         target: &Target,
         data: &Map<String, Value>,
     ) -> Result<()> {
+        // A rotation of the root key must not be undone by a write that read the key before it.
+        self.hold_rotation_lock(&target.mount).await?;
         let mut config = self
             .store
             .root_config(&target.mount)
@@ -63,7 +65,9 @@ impl<C: Connector> Engine<C> {
                 self.seal_root_secret(&target.mount, &secret).await?
             };
             config.legacy_secret_key.clear();
-            config.key_written_at = (!access.is_empty()).then(|| self.now());
+            if access != config.access_key || !secret.is_empty() {
+                config.key_since = Some(self.now());
+            }
             config.access_key = access;
         }
         if let Some(region) = given("region")? {
@@ -109,77 +113,28 @@ impl<C: Connector> Engine<C> {
             }
             config.sts_name_template = text;
         }
+        if let Some(text) = given("rotation_period")? {
+            let secs = match text.trim() {
+                "" => 0,
+                text => named_duration("rotation_period", text)?,
+            };
+            if secs > 0 && config.key_since.is_none() {
+                // A key of an earlier version, of unknown age: counted from now.
+                config.key_since = Some(self.now());
+            }
+            config.rotation_period = secs;
+        }
+        if config.rotation_period > 0 && !config.has_keys() {
+            return Err(Error::input_hint(
+                format!("rotation_period needs an access key in {}", target.path()),
+                "keys from the AWS credential chain are not awscreds' to rotate; give \
+                 access_key and secret_key, or leave rotation_period out",
+            ));
+        }
         self.store.set_root_config(&target.mount, &config).await?;
+        self.release_rotation_lock(&target.mount).await?;
         self.forget_cloud(&target.mount);
         Ok(())
-    }
-
-    /// `write MOUNT/config/rotate-root`: a new access key for the root IAM user, stored, then
-    /// the old one deleted with the old credentials. Returns the new access key id.
-    pub(super) async fn rotate_root(&self, target: &Target) -> Result<Written> {
-        let mount = target.mount.as_str();
-        let old = self.root_config(mount).await?;
-        if !old.has_keys() {
-            return Err(Error::input_hint(
-                format!("{mount}/config/root has no access key to rotate"),
-                "the root credentials come from the AWS credential chain, which is not \
-                 awscreds' to rotate",
-            ));
-        }
-        let cloud = self.cloud(mount).await?;
-        let fail = |action: &str, e: CloudError| Error::cloud(action.to_string(), e);
-        let user = cloud
-            .caller_user_name()
-            .await
-            .map_err(|e| fail("finding the IAM user of the root credentials", e))?;
-        let keys = cloud
-            .list(&user, Attachment::AccessKey)
-            .await
-            .map_err(|e| fail(&format!("listing the access keys of {user}"), e))?;
-        if keys.len() >= 2 {
-            return Err(Error::input_hint(
-                format!("IAM user {user} already has two access keys, IAM's limit"),
-                format!(
-                    "delete the one that is not {} first, then rotate again",
-                    old.access_key
-                ),
-            ));
-        }
-        let new = cloud
-            .create_access_key(&user)
-            .await
-            .map_err(|e| fail(&format!("creating an access key for {user}"), e))?;
-        let config = RootConfig {
-            access_key: new.access_key_id.clone(),
-            sealed_secret_key: self.seal_root_secret(mount, &new.secret_access_key).await?,
-            legacy_secret_key: String::new(),
-            key_written_at: Some(self.now()),
-            ..old.clone()
-        };
-        if let Err(e) = self.store.set_root_config(mount, &config).await {
-            // Not stored: the new key must not outlive this command.
-            let _ = cloud
-                .remove(&user, Attachment::AccessKey, &new.access_key_id)
-                .await;
-            return Err(e.into());
-        }
-        self.forget_cloud(mount);
-        // With the old credentials: the new key may not work everywhere yet (eventual
-        // consistency).
-        let mut warnings = Vec::new();
-        if let Err(e) = cloud
-            .remove(&user, Attachment::AccessKey, &old.access_key)
-            .await
-        {
-            warnings.push(Warning::OldRootKeyKept {
-                access_key: old.access_key.clone(),
-                error: e.to_string(),
-            });
-        }
-        Ok(Written::Rotated {
-            access_key: new.access_key_id,
-            warnings,
-        })
     }
 
     pub(super) async fn lease_config(&self, mount: &str) -> Result<LeaseConfig> {

@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::engine::{Error, Orphan, SealStatus, SweepReport};
+use crate::engine::{Error, ExpiredUser, Orphan, SealStatus, SweepReport};
 use crate::model::{AuditDevice, Lease, LeaseState, Mount};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -195,6 +195,31 @@ pub fn sweep_summary(out: &mut dyn Write, report: &SweepReport) -> Result {
     Ok(())
 }
 
+/// `sweep`: a root key rotated on schedule.
+pub fn root_rotated(out: &mut dyn Write, mount: &str, access_key: &str) -> Result {
+    writeln!(
+        out,
+        "Rotated the root key of {mount}: new access key {access_key}"
+    )?;
+    Ok(())
+}
+
+/// `sweep`: a root key rotation that was cut short, finished (the new key kept) or undone (the
+/// old one kept).
+pub fn rotation_settled(
+    out: &mut dyn Write,
+    mount: &str,
+    access_key: &str,
+    finished: bool,
+) -> Result {
+    let done = if finished { "finished" } else { "undone" };
+    writeln!(
+        out,
+        "Interrupted rotation of the root key of {mount} {done}: access key {access_key}"
+    )?;
+    Ok(())
+}
+
 /// A lease's state as `lease list` shows it: failing leases say so.
 fn state(lease: &Lease) -> String {
     match (lease.state, lease.attempts) {
@@ -275,6 +300,51 @@ pub fn orphans(out: &mut dyn Write, orphans: &[Orphan], format: Format) -> Resul
                 .map(|o| vec![o.mount.clone(), o.iam_user.clone(), status(o)])
                 .collect();
             columns(out, &["Mount", "IAM user", "Status"], &rows)
+        }
+    }
+}
+
+/// `tidy --expired`: the users past their deadline, the database that made them and when.
+pub fn expired_users(out: &mut dyn Write, users: &[ExpiredUser], format: Format) -> Result {
+    let status = |o: &ExpiredUser| match &o.deleted {
+        None => "expired".to_string(),
+        Some(Ok(())) => "deleted".to_string(),
+        Some(Err(e)) => format!("delete failed: {e}"),
+    };
+    match format {
+        Format::Json => {
+            let list: Vec<Value> = users
+                .iter()
+                .map(|o| {
+                    serde_json::json!({
+                        "mount": o.mount,
+                        "iam_user": o.iam_user,
+                        "db": o.db,
+                        "expires_at": timestamp(o.expires_at),
+                        "status": status(o),
+                    })
+                })
+                .collect();
+            json_out(out, &list)
+        }
+        Format::Table => {
+            let rows: Vec<Vec<String>> = users
+                .iter()
+                .map(|o| {
+                    vec![
+                        o.mount.clone(),
+                        o.iam_user.clone(),
+                        o.db.clone(),
+                        timestamp(o.expires_at),
+                        status(o),
+                    ]
+                })
+                .collect();
+            columns(
+                out,
+                &["Mount", "IAM user", "Database", "Expired at", "Status"],
+                &rows,
+            )
         }
     }
 }

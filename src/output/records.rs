@@ -83,6 +83,13 @@ impl Record {
             "max_retries": config.max_retries.map_or(-1, i64::from),
             "username_template": config.username_template,
             "sts_name_template": config.sts_name_template,
+            // Never rotated on a schedule: empty (n/a in a table).
+            "rotation_period": match config.rotation_period {
+                0 => String::new(),
+                secs => duration::format(secs),
+            },
+            "last_rotated": config.last_rotated.map(timestamp).unwrap_or_default(),
+            "next_rotation": config.next_rotation.map(timestamp).unwrap_or_default(),
         }))
     }
 

@@ -1,7 +1,7 @@
 //! Copies one database into another, empty one, either backend to either, through the `Store`
 //! trait alone: mounts with their configurations (root secrets stay sealed, as stored), roles,
-//! leases, the seal record, the audit key and audit devices, and the database id that its IAM
-//! users are tagged with (so that `tidy` still knows them).
+//! leases, the seal record, the audit key and audit devices, the IAM paths its roles used, and the
+//! database id that its IAM users are tagged with (so that `tidy` still knows and finds them).
 
 use super::{Result, Store, StoreError};
 
@@ -73,6 +73,9 @@ pub async fn copy(from: &dyn Store, to: &dyn Store) -> Result<Copied> {
             }
         }
         copied.mounts += 1;
+    }
+    for path in from.user_paths().await? {
+        to.record_user_path(&path).await?;
     }
     for lease in from.leases_with_prefix("").await? {
         to.insert_lease(&lease).await?;

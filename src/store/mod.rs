@@ -211,6 +211,11 @@ pub trait Store {
     async fn put_role(&self, mount: &str, role: &Role) -> Result<()>;
     async fn delete_role(&self, mount: &str, name: &str) -> Result<bool>;
     async fn role_names(&self, mount: &str) -> Result<Vec<String>>;
+    /// Records an IAM path that a role of this database uses (kept forever, whatever becomes of
+    /// the role), so that `tidy` looks under it; recording one again changes nothing.
+    async fn record_user_path(&self, path: &str) -> Result<()>;
+    /// Every IAM path recorded by [`Store::record_user_path`], sorted.
+    async fn user_paths(&self) -> Result<Vec<String>>;
 
     /// Records a lease (pending before the first IAM call, or an STS lease once issued).
     async fn insert_lease(&self, lease: &Lease) -> Result<()>;
@@ -255,6 +260,8 @@ pub trait Store {
     /// Takes the lock named `name`, waiting while another process holds it, and holds it until
     /// the store is dropped (the process ends, however it ends).
     async fn hold_lock(&self, name: &str) -> Result<()>;
+    /// Lets go of the lock named `name` before the store is dropped, if this store holds it.
+    async fn release_lock(&self, name: &str) -> Result<()>;
     /// Records how long the lease's new access key took to work at AWS.
     async fn set_key_wait(&self, id: &str, waited_ms: u64) -> Result<()>;
     /// Keeps a lease whose revocation failed, with the error, one more attempt, and when to retry.

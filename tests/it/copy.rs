@@ -13,6 +13,16 @@ fn a_database_is_copied_to_the_other_backend_and_carries_on_there() {
     let env = env.with_var("AWSCREDS_SEAL_KEY_FILE", &key);
     env.configure("aws");
     env.role("aws/roles/copy_me");
+    // A role that is gone, whose path tidy must still look under in the copy.
+    env.run([
+        "write",
+        "aws/roles/copy_gone",
+        "credential_type=iam_user",
+        "policy_arns=arn:aws:iam::aws:policy/ReadOnlyAccess",
+        "user_path=/copy/gone/",
+    ])
+    .ok();
+    env.run(["delete", "aws/roles/copy_gone"]).ok();
     env.run(["write", "aws/config/lease", "lease=2h", "lease_max=10h"])
         .ok();
     let log = env.dir.path().join("audit.log").display().to_string();
@@ -42,6 +52,7 @@ fn a_database_is_copied_to_the_other_backend_and_carries_on_there() {
         ));
     let (from, to) = (env.state(), State::open(&target).unwrap());
     assert_eq!(to.dump(), from.dump());
+    assert!(to.dump().contains("user path: /copy/gone/\n"));
     assert_eq!(to.db_id(), from.db_id());
     let seal = |s: &State| format!("{:?}", s.run(s.store().seal_record()).unwrap());
     assert_eq!(seal(&to), seal(&from));

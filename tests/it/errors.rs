@@ -929,9 +929,12 @@ fn the_root_secret_key_is_never_printed() {
     let keys = [
         "access_key",
         "iam_endpoint",
+        "last_rotated",
         "max_retries",
+        "next_rotation",
         "profile",
         "region",
+        "rotation_period",
         "sts_endpoint",
         "sts_name_template",
         "username_template",

@@ -22,6 +22,7 @@ mod mounts;
 mod paths;
 mod quickstart;
 mod rootconfig;
+mod rotation;
 mod seal;
 mod snapshots;
 mod stores;

@@ -195,7 +195,7 @@ fn name_templates_name_users_and_sessions() {
 }
 
 /// A user of the signature-checking emulator allowed to manage IAM, with one key.
-fn rotator(name: &str) -> (String, String) {
+pub fn rotator(name: &str) -> (String, String) {
     let (access, secret) = auth_admin();
     let admin = Iam::with_key(&auth_endpoint(), access, secret);
     admin.call(|c| {
@@ -224,7 +224,7 @@ fn rotator(name: &str) -> (String, String) {
     })
 }
 
-fn keys_of(user: &str) -> Vec<String> {
+pub fn keys_of(user: &str) -> Vec<String> {
     let (access, secret) = auth_admin();
     Iam::with_key(&auth_endpoint(), access, secret)
         .call(|c| {

@@ -93,6 +93,9 @@ impl State {
             for lease in self.store.leases_with_prefix("").await.unwrap() {
                 out.push_str(&format!("lease: {lease:?}\n"));
             }
+            for path in self.store.user_paths().await.unwrap() {
+                out.push_str(&format!("user path: {path}\n"));
+            }
             out
         })
     }

@@ -511,3 +511,50 @@ fn lease_stats_count_per_role_and_due_leases_are_not_claimed() {
         assert_eq!(store.count_leases("nowhere", None).await.unwrap(), 0);
     });
 }
+
+#[test]
+fn user_paths_are_kept_once_each_in_order() {
+    let env = Env::new();
+    let db = with_mount(&env);
+    let rt = runtime();
+    let store = open(&rt, &db);
+    rt.block_on(async {
+        assert!(store.user_paths().await.unwrap().is_empty());
+        for path in ["/team/x/", "/awscreds/", "/team/x/", "/a/"] {
+            store.record_user_path(path).await.unwrap();
+        }
+        assert_eq!(
+            store.user_paths().await.unwrap(),
+            ["/a/", "/awscreds/", "/team/x/"]
+        );
+    });
+    // Another process sees them.
+    let other = open(&rt, &db);
+    assert_eq!(rt.block_on(other.user_paths()).unwrap().len(), 3);
+}
+
+#[test]
+fn a_named_lock_let_go_of_can_be_taken_by_another_process() {
+    let env = Env::new();
+    let db = with_mount(&env);
+    let rt = runtime();
+    let store = open(&rt, &db);
+    rt.block_on(store.hold_lock("rotate-root:aws")).unwrap();
+    rt.block_on(store.release_lock("rotate-root:aws")).unwrap();
+    // Another store (on PostgreSQL another session) takes it while this one is still open.
+    let (done, taken) = std::sync::mpsc::channel();
+    let other_db = db.clone();
+    std::thread::spawn(move || {
+        let rt = runtime();
+        let other = open(&rt, &other_db);
+        rt.block_on(other.hold_lock("rotate-root:aws")).unwrap();
+        rt.block_on(other.release_lock("rotate-root:aws")).unwrap();
+        done.send(()).unwrap();
+    });
+    taken
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the lock was let go of");
+    // Letting go of a lock not held is nothing.
+    rt.block_on(store.release_lock("never-taken")).unwrap();
+    rt.block_on(store.hold_lock("rotate-root:aws")).unwrap();
+}

@@ -383,3 +383,197 @@ fn tidy_delete_that_aws_refuses_reports_it_and_exits_2() {
     );
     assert_eq!(iam.user(&lost), None);
 }
+
+#[test]
+fn tidy_looks_under_the_path_of_a_role_that_is_gone() {
+    let env = Env::configured();
+    let iam = Iam::new();
+    let policy = env.file("policy.json", SEED_POLICY);
+    env.run([
+        "write",
+        "aws/roles/td_gone",
+        &format!("policy=@{policy}"),
+        "user_path=/team/x/",
+    ])
+    .ok();
+    let (id, _) = env.issue("aws/creds/td_gone");
+    let lost = env.lose_lease(&id);
+    assert_eq!(iam.user(&lost).unwrap().path, "/team/x/");
+    env.run(["delete", "aws/roles/td_gone"]).ok();
+
+    let run = env
+        .run(["tidy"])
+        .ok()
+        .stderr_is("hint: awscreds tidy --delete deletes them\n");
+    assert_eq!(
+        tidy_rows(&run),
+        [vec![
+            "aws".to_string(),
+            lost.clone(),
+            "no lease".to_string()
+        ]],
+        "{run:#?}"
+    );
+    let run = env.run(["tidy", "--delete"]).ok();
+    assert_eq!(
+        tidy_rows(&run),
+        [vec!["aws".to_string(), lost.clone(), "deleted".to_string()]],
+        "{run:#?}"
+    );
+    assert_eq!(iam.user(&lost), None);
+    nothing_to_tidy(&env, &[]);
+}
+
+/// An IAM emulator of the test's own, for a test that looks at every user of the account
+/// (`--all-databases`): the shared one holds the users of every other test.
+struct Emulator {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Emulator {
+    fn start() -> Emulator {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let program = format!("{}/.venv/bin/moto_server", env!("CARGO_MANIFEST_DIR"));
+        let child = std::process::Command::new(program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server runs (scripts/with-moto installs it)");
+        let url = format!("http://127.0.0.1:{port}");
+        let emulator = Emulator { child, url };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "moto did not start");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        emulator
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The rows of `tidy --expired`'s table (header checked and dropped).
+fn expired_rows(run: &Run) -> Vec<Vec<String>> {
+    run.rows(&["Mount", "IAM user", "Database", "Expired at", "Status"])
+}
+
+#[test]
+fn tidy_expired_deletes_users_that_outlived_their_database_after_their_deadline_only() {
+    let emulator = Emulator::start();
+    let iam = Iam::at(&emulator.url);
+
+    // A cron host's database, with an expired user of its own that no lease knows (below).
+    let cron = Env::at(&emulator.url, &["td_cron"]);
+    let ci = Env::at(&emulator.url, &["td_ci"]);
+    for env in [&cron, &ci] {
+        env.run(["write", "aws/config/lease", "lease=6s", "lease_max=6s"])
+            .ok();
+    }
+    let ci_db = db_id(&ci);
+    // Users it must never touch: one without any awscreds tag, one of an awscreds without the
+    // deadline tag, one whose deadline is still to come.
+    let untagged = unique_name("td_hand");
+    create_user(&iam, &untagged, "/awscreds/", &[]);
+    let no_deadline = unique_name("td_old");
+    create_user(&iam, &no_deadline, "/", &[("awscreds:db", &ci_db)]);
+    let future = unique_name("td_future");
+    create_user(
+        &iam,
+        &future,
+        "/ci/",
+        &[
+            ("awscreds:db", &ci_db),
+            ("awscreds:expires-at", "2099-01-01T00:00:00Z"),
+        ],
+    );
+
+    // The cron host's own lost user, then the CI machine's database issues with a short
+    // lease_max and dies with its machine.
+    let (own_id, _) = cron.issue("aws/creds/td_cron");
+    let own = cron.lose_lease(&own_id);
+    let (id, key) = ci.issue("aws/creds/td_ci");
+    let lease = ci.state().lease(&id).unwrap();
+    let user = iam.user(&lease.iam_user).unwrap();
+    let deadline = chrono::DateTime::from_timestamp(lease.max_expires_at, 0)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(user.tags.get("awscreds:expires-at"), Some(&deadline));
+    assert_eq!(lease.max_expires_at, lease.issued_at + 6);
+    drop(ci); // the database is gone, file and all
+
+    // Before the deadline nothing is deleted.
+    cron.run(["tidy", "--expired", "--all-databases", "--delete"])
+        .ok()
+        .stdout_is("No expired IAM users\n");
+    cron.run(["tidy", "--expired"])
+        .ok()
+        .stdout_is("No expired IAM users\n");
+    assert_eq!(iam.user(&lease.iam_user).unwrap().keys, [key]);
+    assert!(iam.user(&own).is_some());
+
+    // After it, only with --all-databases.
+    let wait = lease.max_expires_at + 1 - chrono::Utc::now().timestamp();
+    assert!(wait >= 0, "the deadline passed before it was checked");
+    std::thread::sleep(std::time::Duration::from_millis(wait as u64 * 1000 + 100));
+    let run = cron
+        .run(["tidy", "--expired"])
+        .ok()
+        .stderr_is("hint: awscreds tidy --expired --delete deletes them\n");
+    let rows = expired_rows(&run);
+    assert_eq!(rows.len(), 1, "{run:#?}");
+    assert_eq!(rows[0][1], own, "only its own: {run:#?}");
+    assert_eq!(rows[0][4], "expired");
+
+    let run = cron
+        .run(["tidy", "--expired", "--all-databases", "-format=json"])
+        .ok()
+        .stderr_is("hint: awscreds tidy --expired --all-databases --delete deletes them\n");
+    let mut found: Vec<serde_json::Value> = run.json().as_array().unwrap().clone();
+    found.sort_by_key(|u| u["iam_user"].as_str().unwrap().to_string());
+    let mut want = vec![
+        serde_json::json!({"mount": "aws", "iam_user": lease.iam_user, "db": ci_db,
+            "expires_at": deadline, "status": "expired"}),
+        serde_json::json!({"mount": "aws", "iam_user": own, "db": db_id(&cron),
+            "expires_at": found.iter().find(|u| u["iam_user"] == own.as_str())
+                .map(|u| u["expires_at"].clone()).unwrap(), "status": "expired"}),
+    ];
+    want.sort_by_key(|u| u["iam_user"].as_str().unwrap().to_string());
+    assert_eq!(found, want, "{run:#?}");
+    assert!(
+        iam.user(&lease.iam_user).is_some(),
+        "listing deletes nothing"
+    );
+
+    let run = cron
+        .run(["tidy", "--expired", "--all-databases", "--delete"])
+        .ok();
+    let mut deleted: Vec<(String, String)> = expired_rows(&run)
+        .into_iter()
+        .map(|r| (r[1].clone(), r[4].clone()))
+        .collect();
+    deleted.sort();
+    let mut want = vec![
+        (lease.iam_user.clone(), "deleted".to_string()),
+        (own.clone(), "deleted".to_string()),
+    ];
+    want.sort();
+    assert_eq!(deleted, want, "{run:#?}");
+    assert_eq!(iam.user(&lease.iam_user), None);
+    assert_eq!(iam.user(&own), None);
+    for name in [&untagged, &no_deadline, &future] {
+        assert_eq!(iam.user(name).expect("left alone").keys.len(), 1, "{name}");
+    }
+    cron.run(["tidy", "--expired", "--all-databases", "--delete"])
+        .ok()
+        .stdout_is("No expired IAM users\n");
+}

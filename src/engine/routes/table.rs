@@ -120,6 +120,12 @@ access_key is given without it",
             "Template of STS role session and federated user names (default \
              awscreds-{{unix_time}}-{{random 12}})",
         ),
+        field(
+            "rotation_period",
+            "duration",
+            "Rotate the root key when it is this old, on the next awscreds sweep (such as \
+             720h); empty or 0: never",
+        ),
     ],
     read_fields: &[],
 };
@@ -132,7 +138,10 @@ pub const CONFIG_ROTATE_ROOT: RouteSpec = RouteSpec {
 it, then deletes the old key using the old credentials, and prints the new access key id. It \
 refuses when that user already has two access keys (IAM's limit) or when the root credentials \
 come from the AWS credential chain. A new key may take a few seconds to work everywhere (IAM's \
-eventual consistency).",
+eventual consistency). The rotation is recorded before the new key is made, so that one cut short \
+(a crash, kill -9) is finished or undone by the next command that calls AWS: no key is lost and \
+none is left behind. With rotation_period set in config/root, awscreds sweep rotates the key \
+when it is due.",
     ops: &[Op::Write],
     outputs: &[],
     fields: &[],

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_consumers.sql"),
     include_str!("migrations/0003_lease_counts.sql"),
+    include_str!("migrations/0004_user_paths.sql"),
 ];
 
 /// Serializes migrations across hosts (`pg_advisory_xact_lock`); any fixed number will do.

@@ -437,6 +437,22 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    async fn record_user_path(&self, path: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO user_paths (path) VALUES ($1) ON CONFLICT (path) DO NOTHING",
+            &[&path],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn user_paths(&self) -> Result<Vec<String>> {
+        let rows = self
+            .rows("SELECT path FROM user_paths ORDER BY path", &[])
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     async fn insert_lease(&self, l: &Lease) -> Result<()> {
         self.insert_row(l, true).await
     }
@@ -671,6 +687,18 @@ impl Store for PostgresStore {
         // A session lock: held by this connection until it closes, as the process ends.
         let key = lock_key(&format!("named:{name}"));
         self.exec("SELECT pg_advisory_lock($1)", &[&key]).await?;
+        Ok(())
+    }
+
+    async fn release_lock(&self, name: &str) -> Result<()> {
+        let key = lock_key(&format!("named:{name}"));
+        // Once for each time it was taken (a session lock counts).
+        while self
+            .rows("SELECT pg_advisory_unlock($1)", &[&key])
+            .await?
+            .first()
+            .is_some_and(|r| r.get::<_, bool>(0))
+        {}
         Ok(())
     }
 

@@ -30,7 +30,7 @@ pub struct SqliteStore {
     /// This process's own lock, taken on its first issue and held until it exits.
     owner: RefCell<Option<OwnerGuard>>,
     /// Named locks held until the store is dropped (`hold_lock`).
-    held: RefCell<Vec<std::fs::File>>,
+    held: RefCell<Vec<(String, std::fs::File)>>,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -194,6 +194,22 @@ impl Store for SqliteStore {
             .conn
             .prepare_cached("SELECT name FROM roles WHERE mount = ?1 ORDER BY name")?;
         let rows = stmt.query_map([mount], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    async fn record_user_path(&self, path: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO user_paths (path) VALUES (?1) ON CONFLICT (path) DO NOTHING",
+            [path],
+        )?;
+        Ok(())
+    }
+
+    async fn user_paths(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path FROM user_paths ORDER BY path")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -374,7 +390,13 @@ impl Store for SqliteStore {
                 locks.dir().display()
             ))
         })?;
-        self.held.borrow_mut().push(file);
+        self.held.borrow_mut().push((name.to_string(), file));
+        Ok(())
+    }
+
+    async fn release_lock(&self, name: &str) -> Result<()> {
+        // Closing the file releases its lock.
+        self.held.borrow_mut().retain(|(held, _)| held != name);
         Ok(())
     }
 

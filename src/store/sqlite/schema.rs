@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_lease_key_wait.sql"),
     include_str!("migrations/0007_lease_cached_secret.sql"),
     include_str!("migrations/0008_lease_counts.sql"),
+    include_str!("migrations/0009_user_paths.sql"),
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
