@@ -196,7 +196,12 @@ impl Store for SqliteStore {
     }
 
     async fn insert_lease(&self, l: &Lease) -> Result<()> {
-        self.conn.execute(
+        // Durable before it returns, power cut included (FULL syncs the WAL at commit): issuing
+        // calls CreateUser next, and a user that no row names would be found by `tidy` only.
+        // Later writes need not be: a lost activation leaves the lease pending, which a sweep
+        // settles (the user is deleted); a lost deletion leaves a lease whose user is gone.
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let inserted = self.conn.execute(
             &format!(
                 "INSERT INTO leases ({LEASE_COLUMNS}) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
@@ -220,7 +225,9 @@ impl Store for SqliteStore {
                 l.key_wait_ms.map(|ms| ms as i64),
                 l.cached_secret
             ],
-        )?;
+        );
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        inserted?;
         Ok(())
     }
 
