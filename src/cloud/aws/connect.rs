@@ -54,10 +54,16 @@ impl Connector for AwsConnector {
             .retry_classifier(ThrottlesToCaller(retry_throttles.clone()));
         if let Some(endpoint) = config.iam_endpoint.as_deref().filter(|e| !e.is_empty()) {
             iam = iam.endpoint_url(endpoint);
+            if plain_http(endpoint) {
+                iam = iam.http_client(http_only());
+            }
         }
         let mut sts = aws_sdk_sts::config::Builder::from(&shared);
         if let Some(endpoint) = config.sts_endpoint.as_deref().filter(|e| !e.is_empty()) {
             sts = sts.endpoint_url(endpoint);
+            if plain_http(endpoint) {
+                sts = sts.http_client(http_only());
+            }
         }
         let region = region(config);
         Ok(AwsCloud {
@@ -154,6 +160,21 @@ fn loader(region: String, attempts: u32) -> aws_config::ConfigLoader {
         .retry_config(RetryConfig::standard().with_max_attempts(attempts))
 }
 
+/// Whether `endpoint` is reached without TLS (an emulator on this machine, say).
+fn plain_http(endpoint: &str) -> bool {
+    endpoint
+        .get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+}
+
+/// The HTTP client for an `http://` endpoint: without TLS, so without the system's root
+/// certificates, whose loading (hundreds of files read and parsed when the client is built) is
+/// most of what building an HTTPS client costs. Timeouts and retries still come from the SDK
+/// configuration.
+fn http_only() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new().build_http()
+}
+
 /// The region for API calls: config/root's, else AWS_REGION, else AWS_DEFAULT_REGION, else
 /// us-east-1. Read here rather than by the SDK's chain, which would ask the instance metadata
 /// service and wait for its timeout on machines that have none.
@@ -199,5 +220,14 @@ mod tests {
         );
         config.region = "ap-south-1".into();
         assert_eq!(region_from(&config, env(both)), "ap-south-1");
+    }
+
+    #[test]
+    fn only_an_http_url_is_reached_without_tls() {
+        assert!(plain_http("http://127.0.0.1:5000"));
+        assert!(plain_http("HTTP://localhost"));
+        assert!(!plain_http("https://iam.amazonaws.com"));
+        assert!(!plain_http("iam.amazonaws.com"));
+        assert!(!plain_http("http"));
     }
 }

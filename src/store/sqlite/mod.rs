@@ -66,6 +66,27 @@ impl SqliteStore {
     }
 }
 
+/// Commits are synced to disk (synchronous=FULL) but while one of these lives, when they are
+/// only written to the WAL (NORMAL): for the writes on a lease that a power cut may lose
+/// without harm. A lost activation leaves the lease pending, and a sweep deletes its user; a
+/// lost deletion, claim, failure or renewal leaves a lease that a sweep takes up again, whose
+/// user it then finds gone or deletes. Everything else (the pending row written before
+/// CreateUser above all, root keys, seals, roles) is durable when its call returns.
+struct Relaxed<'a>(&'a Connection);
+
+impl Drop for Relaxed<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.pragma_update(None, "synchronous", "FULL");
+    }
+}
+
+impl SqliteStore {
+    fn relaxed(&self) -> Result<Relaxed<'_>> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(Relaxed(&self.conn))
+    }
+}
+
 #[async_trait::async_trait(?Send)]
 impl Store for SqliteStore {
     async fn db_id(&self) -> Result<String> {
@@ -307,6 +328,7 @@ impl Store for SqliteStore {
         owner: Option<&str>,
         a: &Activation<'_>,
     ) -> Result<bool> {
+        let _relaxed = self.relaxed()?;
         let changed = self.conn.execute(
             "UPDATE leases SET state = 'active', access_key_id = ?2, expires_at = ?3, \
              due_at = ?3, owner = NULL, attached = ?4 \
@@ -334,12 +356,14 @@ impl Store for SqliteStore {
     }
 
     async fn delete_lease(&self, id: &str) -> Result<()> {
+        let _relaxed = self.relaxed()?;
         self.conn
             .execute("DELETE FROM leases WHERE id = ?1", [id])?;
         Ok(())
     }
 
     async fn take_pending(&self, id: &str) -> Result<()> {
+        let _relaxed = self.relaxed()?;
         self.conn.execute(
             "UPDATE leases SET owner = ?2 WHERE id = ?1 AND state = 'pending'",
             [id, TAKEN],
@@ -348,6 +372,7 @@ impl Store for SqliteStore {
     }
 
     async fn release_claim(&self, id: &str, due_at: i64) -> Result<()> {
+        let _relaxed = self.relaxed()?;
         self.conn.execute(
             "UPDATE leases SET due_at = ?2 WHERE id = ?1",
             params![id, due_at],
@@ -356,6 +381,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_failure(&self, id: &str, error: &str, retry_at: i64) -> Result<()> {
+        let _relaxed = self.relaxed()?;
         self.conn.execute(
             "UPDATE leases SET attempts = attempts + 1, last_error = ?2, due_at = ?3 \
              WHERE id = ?1",
@@ -365,6 +391,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_key_wait(&self, id: &str, waited_ms: u64) -> Result<()> {
+        let _relaxed = self.relaxed()?;
         self.conn.execute(
             "UPDATE leases SET key_wait_ms = ?2 WHERE id = ?1",
             params![id, waited_ms as i64],
@@ -373,6 +400,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_cached_secret(&self, id: &str, sealed: &[u8]) -> Result<()> {
+        let _relaxed = self.relaxed()?;
         self.conn.execute(
             "UPDATE leases SET cached_secret = ?2 WHERE id = ?1",
             params![id, sealed],
@@ -408,6 +436,7 @@ impl Store for SqliteStore {
     }
 
     async fn claim_due(&self, now: i64, hold_until: i64, limit: usize) -> Result<Vec<Lease>> {
+        let _relaxed = self.relaxed()?;
         // One statement, so the take is atomic under SQLite's write lock.
         let mut stmt = self.conn.prepare_cached(&format!(
             "UPDATE leases SET due_at = ?2 WHERE id IN \
@@ -437,6 +466,7 @@ impl Store for SqliteStore {
     }
 
     async fn make_due(&self, id: &str, now: i64) -> Result<()> {
+        let _relaxed = self.relaxed()?;
         self.conn.execute(
             "UPDATE leases SET due_at = ?2 WHERE id = ?1 AND due_at > ?2 AND state = 'pending'",
             params![id, now],
@@ -445,6 +475,7 @@ impl Store for SqliteStore {
     }
 
     async fn renew_lease(&self, id: &str, now: i64, expires_at: i64) -> Result<bool> {
+        let _relaxed = self.relaxed()?;
         // due_at = expires_at: neither held by a sweep nor backing off after a failure.
         Ok(self.conn.execute(
             "UPDATE leases SET expires_at = ?3, due_at = ?3 WHERE id = ?1 AND state = 'active' \
@@ -454,6 +485,7 @@ impl Store for SqliteStore {
     }
 
     async fn claim_prefix(&self, prefix: &str, hold_until: i64) -> Result<Vec<Lease>> {
+        let _relaxed = self.relaxed()?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "UPDATE leases SET due_at = ?3 WHERE id >= ?1 AND id < ?2 RETURNING {LEASE_COLUMNS}"
         ))?;
