@@ -305,3 +305,48 @@ fn the_next_command_that_calls_aws_settles_an_interrupted_rotation() {
         .ok()
         .stdout_is("Swept expired leases: 0 revoked, 0 failed\n");
 }
+
+/// A rotation that is due shows in `sweep --dry-run` and in `status`, which call no AWS API and
+/// leave the key alone; the sweep after them rotates it.
+#[test]
+fn a_due_rotation_is_listed_by_the_dry_run_and_status_without_an_aws_call() {
+    let proxy = Proxy::start(&auth_endpoint());
+    let (env, old_access, _) = rotating_env("rot-plan", &proxy);
+    env.run(["write", "aws/config/root", "rotation_period=1s"])
+        .ok();
+    std::thread::sleep(Duration::from_millis(1100));
+    let calls = proxy.seen().len();
+
+    let plan = env
+        .run(["sweep", "--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    let rotations = plan["root_rotations"].as_array().unwrap();
+    assert_eq!(rotations.len(), 1, "{plan}");
+    assert_eq!(rotations[0]["mount"], "aws");
+    assert_eq!(rotations[0]["access_key"], old_access.as_str());
+    let status = env.run(["status", "--format", "json"]).ok().json();
+    let root = &status["mounts"][0]["root_key"];
+    assert_eq!(root["access_key"], old_access.as_str(), "{status}");
+    let next = root["next_rotation"].as_str().expect("a next rotation");
+    assert!(chrono::DateTime::parse_from_rfc3339(next).unwrap() <= chrono::Utc::now());
+    assert_eq!(proxy.seen().len(), calls, "no AWS call: {:?}", proxy.seen());
+    assert_eq!(keys_of("rot-plan"), std::slice::from_ref(&old_access));
+
+    env.run(["sweep"]).ok();
+    let new_access = root_table(&env)["access_key"].clone();
+    assert_ne!(new_access, old_access);
+    assert_eq!(keys_of("rot-plan"), std::slice::from_ref(&new_access));
+    // Not due again for 30 days: nothing to list.
+    env.run(["write", "aws/config/root", "rotation_period=720h"])
+        .ok();
+    let plan = env
+        .run(["sweep", "--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        plan["root_rotations"].as_array().unwrap().len(),
+        0,
+        "{plan}"
+    );
+}
