@@ -279,7 +279,7 @@ pub async fn migrate(client: &mut Client) -> Result<(), MigrateError> {
     let driver = |e: tokio_postgres::Error| MigrateError::Driver(describe(&e));
     // Up to date already (nearly always): no lock, no transaction.
     if let Ok(row) = client
-        .query_one("SELECT max(version) FROM awscreds_schema", &[])
+        .query_typed_one("SELECT max(version) FROM awscreds_schema", &[])
         .await
         && let Some(version) = row.get::<_, Option<i32>>(0)
     {
@@ -303,7 +303,7 @@ pub async fn migrate(client: &mut Client) -> Result<(), MigrateError> {
     .await
     .map_err(driver)?;
     let version: i32 = tx
-        .query_one("SELECT max(version) FROM awscreds_schema", &[])
+        .query_typed_one("SELECT max(version) FROM awscreds_schema", &[])
         .await
         .map_err(driver)?
         .get(0);

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row};
 
 use super::{
@@ -31,6 +31,30 @@ const TAKEN: &str = crate::model::Lease::TAKEN;
 const RETRIES: u32 = 5;
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// The parameters with their PostgreSQL types, so that a statement is parsed, bound and run in
+/// one round trip (`query_typed`) instead of being prepared first (two): most commands make a
+/// handful of statements on a connection of their own, and the round trips were most of a
+/// `read roles/x`. Each value's type is the first of those awscreds binds that it encodes as.
+fn typed<'a>(params: Params<'a>) -> Vec<(&'a (dyn ToSql + Sync), Type)> {
+    const TYPES: [Type; 5] = [Type::INT8, Type::TEXT, Type::BYTEA, Type::BOOL, Type::INT4];
+    let mut scratch = bytes::BytesMut::new();
+    params
+        .iter()
+        .map(|&value| {
+            let ty = TYPES
+                .iter()
+                .find(|ty| {
+                    scratch.clear();
+                    value.to_sql_checked(ty, &mut scratch).is_ok()
+                })
+                .cloned()
+                // Not one of those: let the server infer it from the statement.
+                .unwrap_or(Type::UNKNOWN);
+            (value, ty)
+        })
+        .collect()
+}
 
 pub struct PostgresStore {
     /// `None` only while being dropped.
@@ -193,7 +217,7 @@ impl PostgresStore {
     async fn try_exec(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
         let mut tries = 0;
         loop {
-            match self.client().execute(sql, params).await {
+            match self.client().execute_typed(sql, &typed(params)).await {
                 Err(e) if retryable(&e) && tries < RETRIES => {
                     tries += 1;
                     tokio::time::sleep(Duration::from_millis(10 << tries)).await;
@@ -210,7 +234,7 @@ impl PostgresStore {
     async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
         let mut tries = 0;
         loop {
-            match self.client().query(sql, params).await {
+            match self.client().query_typed(sql, &typed(params)).await {
                 Err(e) if retryable(&e) && tries < RETRIES => {
                     tries += 1;
                     tokio::time::sleep(Duration::from_millis(10 << tries)).await;
