@@ -111,10 +111,8 @@ impl<C: Connector> Engine<C> {
                 {
                     continue;
                 }
-                let tags = match cloud.user_tags(&user).await {
-                    Ok(tags) => tags,
-                    Err(CloudError::NoSuchEntity(_)) => continue,
-                    Err(e) => return Err(Error::cloud(format!("reading the tags of {user}"), e)),
+                let Some(tags) = tags_unless_gone(&*cloud, &user).await? else {
+                    continue;
                 };
                 if !tags.iter().any(|(k, v)| k == TAG_DB && *v == db_id) {
                     continue;
@@ -160,10 +158,8 @@ impl<C: Connector> Engine<C> {
                 if report.expired.iter().any(|o| o.iam_user == user) {
                     continue;
                 }
-                let tags = match cloud.user_tags(&user).await {
-                    Ok(tags) => tags,
-                    Err(CloudError::NoSuchEntity(_)) => continue,
-                    Err(e) => return Err(Error::cloud(format!("reading the tags of {user}"), e)),
+                let Some(tags) = tags_unless_gone(&*cloud, &user).await? else {
+                    continue;
                 };
                 let tag = |name: &str| tags.iter().find(|(k, _)| k == name).map(|(_, v)| v);
                 let Some(db) = tag(TAG_DB) else { continue };
@@ -192,6 +188,15 @@ impl<C: Connector> Engine<C> {
             }
         }
         Ok(report)
+    }
+}
+
+/// The tags of `user`; `None` when it was deleted since it was listed.
+async fn tags_unless_gone(cloud: &impl Cloud, user: &str) -> Result<Option<Vec<(String, String)>>> {
+    match cloud.user_tags(user).await {
+        Ok(tags) => Ok(Some(tags)),
+        Err(CloudError::NoSuchEntity(_)) => Ok(None),
+        Err(e) => Err(Error::cloud(format!("reading the tags of {user}"), e)),
     }
 }
 

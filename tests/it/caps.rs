@@ -2,29 +2,10 @@
 //! refused before any AWS call with one line that names the cap and the count, and held under
 //! parallel issuers. Both sides are checked: what awscreds says and what IAM holds.
 
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 use crate::proxy::Proxy;
 use crate::support::*;
-
-fn spawn(env: &Env, args: &[&str]) -> Child {
-    env.command(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn finish(child: Child) -> Run {
-    let out = child.wait_with_output().unwrap();
-    Run::new(
-        String::new(),
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 #[test]
 fn max_leases_is_read_back_where_it_was_written() {
@@ -132,7 +113,7 @@ fn twenty_parallel_issuers_against_a_cap_of_five() {
     env.run(["write", "aws/roles/cap_many", "max_leases=5"])
         .ok();
     let children: Vec<Child> = (0..20)
-        .map(|_| spawn(&env, &["read", "aws/creds/cap_many", "-format=json"]))
+        .map(|_| env.spawn(&["read", "aws/creds/cap_many", "-format=json"]))
         .collect();
     let runs: Vec<Run> = children.into_iter().map(finish).collect();
     let (ok, refused): (Vec<Run>, Vec<Run>) = runs.into_iter().partition(|r| r.code == 0);

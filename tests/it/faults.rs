@@ -1,7 +1,7 @@
 //! awscreds under AWS failures, crashes and concurrency, with the fault-injecting proxy between it
 //! and the emulator. After each scenario: the IAM users awscreds created == the leases, exactly.
 
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use crate::proxy::{Fault, Proxy};
@@ -19,25 +19,6 @@ fn iam_matches_leases(env: &Env, role: &str) {
     users.sort();
     leased.sort();
     assert_eq!(users, leased, "IAM users of {role} vs leases");
-}
-
-fn spawn(env: &Env, args: &[&str]) -> Child {
-    env.command(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn finish(child: Child) -> Run {
-    let out = child.wait_with_output().unwrap();
-    Run::new(
-        String::new(),
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
 }
 
 #[test]
@@ -161,7 +142,7 @@ fn killed_during(action: &str, role: &str) {
     let proxy = Proxy::start(&endpoint());
     let env = Env::at(&proxy.url, &[role]);
     proxy.fault(action, Fault::Delay(Duration::from_millis(800)), Some(1));
-    let mut child = spawn(&env, &["read", &format!("aws/creds/{role}")]);
+    let mut child = env.spawn(&["read", &format!("aws/creds/{role}")]);
     proxy.wait_seen(action, 1);
     child.kill().unwrap(); // SIGKILL
     let killed = finish(child).killed();
@@ -206,7 +187,7 @@ fn kill_9_before_create_user_reached_iam_waits_then_is_forced() {
     let proxy = Proxy::start(&endpoint());
     let env = Env::at(&proxy.url, &["flt_kill_none"]);
     proxy.fault("CreateUser", Fault::Hang, None);
-    let mut child = spawn(&env, &["read", "aws/creds/flt_kill_none"]);
+    let mut child = env.spawn(&["read", "aws/creds/flt_kill_none"]);
     proxy.wait_seen("CreateUser", 1);
     child.kill().unwrap();
     finish(child).killed();
@@ -231,7 +212,7 @@ fn a_sweep_leaves_a_live_issuer_alone() {
         Fault::Delay(Duration::from_millis(1500)),
         Some(1),
     );
-    let child = spawn(&env, &["read", "aws/creds/flt_live", "-format=json"]);
+    let child = env.spawn(&["read", "aws/creds/flt_live", "-format=json"]);
     proxy.wait_seen("CreateAccessKey", 1);
     env.run(["sweep"])
         .ok()
@@ -254,10 +235,10 @@ fn twenty_parallel_issuers_and_overlapping_sweeps() {
         .ok();
     env.role("aws/roles/flt_many");
     let mut children: Vec<Child> = (0..20)
-        .map(|_| spawn(&env, &["read", "aws/creds/flt_many", "-format=json"]))
+        .map(|_| env.spawn(&["read", "aws/creds/flt_many", "-format=json"]))
         .collect();
-    children.push(spawn(&env, &["sweep"]));
-    children.push(spawn(&env, &["sweep"]));
+    children.push(env.spawn(&["sweep"]));
+    children.push(env.spawn(&["sweep"]));
     let runs: Vec<Run> = children.into_iter().map(finish).collect();
     for run in &runs {
         assert_eq!(run.code, 0, "{run:#?}");
@@ -277,7 +258,7 @@ fn twenty_parallel_issuers_and_overlapping_sweeps() {
 
     std::thread::sleep(Duration::from_millis(3100));
     let sweeps: Vec<Run> = (0..3)
-        .map(|_| spawn(&env, &["sweep", "--parallel", "4"]))
+        .map(|_| env.spawn(&["sweep", "--parallel", "4"]))
         .collect::<Vec<_>>()
         .into_iter()
         .map(finish)
@@ -388,7 +369,7 @@ fn revoke_by_prefix_leaves_a_lease_being_issued_to_its_issuer() {
         Fault::Delay(Duration::from_millis(1500)),
         Some(1),
     );
-    let child = spawn(&env, &["read", "aws/creds/flt_prefixlive", "-format=json"]);
+    let child = env.spawn(&["read", "aws/creds/flt_prefixlive", "-format=json"]);
     proxy.wait_seen("CreateAccessKey", 1);
     env.run(["lease", "revoke", "--prefix", "aws/creds/flt_prefixlive"])
         .fails(1)

@@ -45,17 +45,6 @@ impl Host {
     }
 }
 
-#[track_caller]
-fn finish(child: Child) -> Run {
-    let out = child.wait_with_output().unwrap();
-    Run::new(
-        String::new(),
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
 /// Every IAM user of the role (all pages: there are hundreds).
 fn iam_users() -> Vec<String> {
     let prefix = format!("awscreds-{ROLE}-");

@@ -3,7 +3,6 @@
 //! exit 2, and `sweep --dry-run` (what a sweep would do, with no AWS call and nothing changed).
 
 use std::collections::BTreeMap;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use crate::proxy::{Fault, Proxy};
@@ -224,15 +223,6 @@ fn status_of_an_empty_database_and_of_a_mount_without_root_keys() {
         .stdout_is("");
 }
 
-fn spawn(env: &Env, args: &[&str]) -> Child {
-    env.command(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 /// The state a dry run must leave as it found it: everything stored, and the sweep record.
 fn everything(env: &Env) -> String {
     let state = env.state();
@@ -247,7 +237,7 @@ fn a_dry_run_lists_what_is_due_and_why_calls_no_aws_and_changes_nothing() {
     let (expired, _) = env.issue("aws/creds/mon_dry");
     // An issuer killed before CreateUser reached IAM: its lease is pending, its issuer gone.
     proxy.fault("CreateUser", Fault::Hang, Some(1));
-    let mut child = spawn(&env, &["read", "aws/creds/mon_dry_dead"]);
+    let mut child = env.spawn(&["read", "aws/creds/mon_dry_dead"]);
     proxy.wait_seen("CreateUser", 2);
     child.kill().unwrap();
     child.wait().unwrap();

@@ -3,7 +3,6 @@
 //! is refused and a stored key is proven to work by issuing with it; after each scenario the
 //! root user has exactly one key, the one config/root holds.
 
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use crate::proxy::{Fault, Proxy};
@@ -188,15 +187,6 @@ fn rotation_period_is_checked_when_written() {
         .ok();
 }
 
-fn spawn(env: &Env, args: &[&str]) -> Child {
-    env.command(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 /// kill -9 of `rotate-root` while `action` is held by `fault` at the proxy (Hang: it never
 /// reaches IAM; Delay: it is done at IAM, but the answer comes too late). Then a sweep settles
 /// what was left: returns (env, old key, old secret, the key stored after it).
@@ -211,7 +201,7 @@ fn killed_rotating(
     let (env, old_access, old_secret) = rotating_env(user, &proxy);
     let forwarded = matches!(fault, Fault::Delay(_));
     proxy.fault(action, fault, Some(1));
-    let mut child = spawn(&env, &["write", "aws/config/rotate-root"]);
+    let mut child = env.spawn(&["write", "aws/config/rotate-root"]);
     proxy.wait_seen(action, 1);
     child.kill().unwrap(); // SIGKILL
     let out = child.wait_with_output().unwrap();
@@ -288,7 +278,7 @@ fn the_next_command_that_calls_aws_settles_an_interrupted_rotation() {
     let (env, old_access, old_secret) = rotating_env("rot-kill-next", &proxy);
     env.role("aws/roles/rot_next");
     proxy.fault("DeleteAccessKey", Fault::Hang, Some(1));
-    let mut child = spawn(&env, &["write", "aws/config/rotate-root"]);
+    let mut child = env.spawn(&["write", "aws/config/rotate-root"]);
     proxy.wait_seen("DeleteAccessKey", 1);
     child.kill().unwrap();
     child.wait().unwrap();

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::panic::Location;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use aws_sdk_iam::Client;
 
@@ -306,6 +306,16 @@ impl Env {
         S: AsRef<std::ffi::OsStr>,
     {
         self.program(BIN, args)
+    }
+
+    /// Starts awscreds in the background (stdin closed, output captured); see [`finish`].
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 
     /// Another program (the AWS CLI, python) in this test's environment: its HOME, database and
@@ -1054,4 +1064,17 @@ pub fn caller_arn(
             Err(e) => Err(format!("{e:?}")),
         }
     })
+}
+
+/// Waits for a process started by [`Env::spawn`] (or any with its output captured) and takes
+/// what it printed as a [`Run`]; a process killed by a signal has the status -1.
+#[track_caller]
+pub fn finish(child: Child) -> Run {
+    let out = child.wait_with_output().unwrap();
+    Run::new(
+        String::new(),
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
