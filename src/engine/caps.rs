@@ -30,17 +30,18 @@ pub(super) fn max_leases(data: &Map<String, Value>) -> Result<Option<u64>> {
 }
 
 impl<C: Connector> Engine<C> {
-    /// The caps that apply to issuing for `role` on `mount`: (the role's, the mount's).
-    async fn caps(&self, mount: &str, role: &Role) -> Result<(u64, u64)> {
-        Ok((role.max_leases, self.lease_config(mount).await?.max_leases))
-    }
-
     /// Refuses at once when a cap is reached already (before an STS call, whose lease can only
-    /// be recorded afterwards); [`Engine::record_capped`] decides, atomically.
-    pub(super) async fn check_caps(&self, path: &str, mount: &str, role: &Role) -> Result<()> {
-        let (role_cap, mount_cap) = self.caps(mount, role).await?;
+    /// be recorded afterwards); [`Engine::record_capped`] decides, atomically. `mount_cap` is the
+    /// mount's `config/lease` `max_leases`, which the caller has read already.
+    pub(super) async fn check_caps(
+        &self,
+        path: &str,
+        mount: &str,
+        role: &Role,
+        mount_cap: u64,
+    ) -> Result<()> {
         for (scope, cap, role_name) in [
-            (CapScope::Role, role_cap, Some(role.name.as_str())),
+            (CapScope::Role, role.max_leases, Some(role.name.as_str())),
             (CapScope::Mount, mount_cap, None),
         ] {
             if cap == 0 {
@@ -60,11 +61,16 @@ impl<C: Connector> Engine<C> {
     }
 
     /// Records `lease` unless a cap refuses it; `path` is where it was issued (`MOUNT/creds/X`).
-    pub(super) async fn record_capped(&self, path: &str, lease: &Lease, role: &Role) -> Result<()> {
-        let (role_cap, mount_cap) = self.caps(&lease.mount, role).await?;
+    pub(super) async fn record_capped(
+        &self,
+        path: &str,
+        lease: &Lease,
+        role: &Role,
+        mount_cap: u64,
+    ) -> Result<()> {
         match self
             .store
-            .insert_lease_capped(lease, role_cap, mount_cap)
+            .insert_lease_capped(lease, role.max_leases, mount_cap)
             .await?
         {
             None => Ok(()),

@@ -182,7 +182,8 @@ impl<C: Connector> Engine<C> {
         };
         // Caps are checked with the insert, atomically, before any AWS call (even the data key's
         // unwrapping, which may be KMS's).
-        self.record_capped(&target.path(), &lease, role).await?;
+        self.record_capped(&target.path(), &lease, role, lease_config.max_leases)
+            .await?;
         let cloud = match self.cloud(mount).await {
             Ok(cloud) => cloud,
             Err(e) => {

@@ -90,11 +90,7 @@ impl<C: Connector> Engine<C> {
             if lease.due_at <= now {
                 continue; // listed above
             }
-            let reason = if now >= lease.issued_at + pending_timeout {
-                DueReason::PendingTimedOut
-            } else if self.issuer_gone(&lease).await {
-                DueReason::IssuerGone
-            } else {
+            let Some(reason) = self.pending_reason(&lease, now, pending_timeout).await else {
                 continue; // its issuer is at work
             };
             leases.push(planned(lease, reason));

@@ -103,7 +103,8 @@ impl<C: Connector> Engine<C> {
             .collect();
         // A cap reached already refuses before the STS call; the lease is recorded (atomically
         // against the cap) only once STS answered, since there is nothing to clean up before.
-        self.check_caps(&target.path(), mount, role).await?;
+        self.check_caps(&target.path(), mount, role, lease_config.max_leases)
+            .await?;
         let cloud = self.cloud(mount).await?;
         // As Vault does: the policies of the role's groups are merged into the request.
         let mut documents: Vec<String> = Some(role.policy_document.clone())
@@ -160,7 +161,8 @@ impl<C: Connector> Engine<C> {
         };
         // An issuer that lost the race for the last place under the cap drops the credential
         // unseen: it cannot be recalled, and expires by itself.
-        self.record_capped(&target.path(), &lease, role).await?;
+        self.record_capped(&target.path(), &lease, role, lease_config.max_leases)
+            .await?;
         Ok(Issued {
             lease: LeaseInfo {
                 id: lease.id,

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::leases::retry_delay;
 use super::pace::Pacer;
+use super::plan::DueReason;
 use super::revoke::{Revocation, Revoked};
 use super::{Engine, PENDING_TIMEOUT, Result};
 use crate::cloud::Connector;
@@ -257,12 +258,32 @@ impl<C: Connector> Engine<C> {
             if lease.due_at <= now || (lease.taken() && !retry_taken) {
                 continue;
             }
-            let timed_out = now >= lease.issued_at + pending_timeout;
-            if timed_out || self.issuer_gone(&lease).await {
+            if self
+                .pending_reason(&lease, now, pending_timeout)
+                .await
+                .is_some()
+            {
                 self.store.make_due(&lease.id, now).await?;
             }
         }
         Ok(())
+    }
+
+    /// Why a sweep takes up a pending lease now (`settle_pending`; `sweep --dry-run` says it):
+    /// its pending timeout has passed, or its issuer is gone. `None` while its issuer is at work.
+    pub(super) async fn pending_reason(
+        &self,
+        lease: &Lease,
+        now: i64,
+        pending_timeout: i64,
+    ) -> Option<DueReason> {
+        if now >= lease.issued_at + pending_timeout {
+            Some(DueReason::PendingTimedOut)
+        } else if self.issuer_gone(lease).await {
+            Some(DueReason::IssuerGone)
+        } else {
+            None
+        }
     }
 
     pub(super) async fn revoke_into(
