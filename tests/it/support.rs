@@ -38,12 +38,18 @@ pub fn endpoint() -> String {
     )
 }
 
-/// A port on which nothing listens: an AWS that cannot be reached.
+/// A port on which nothing listens: an AWS that cannot be reached. The port stays bound (but not
+/// listening) for the whole test run, so that no other test's server can be given it: a port
+/// merely freed was, on a loaded machine, soon another test's proxy, and the "dead" AWS answered.
 pub fn dead_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
+    static DEAD: std::sync::OnceLock<(tokio::net::TcpSocket, String)> = std::sync::OnceLock::new();
+    let (_, url) = DEAD.get_or_init(|| {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        (socket, format!("http://127.0.0.1:{port}"))
+    });
+    url.clone()
 }
 
 /// The backend the suite runs against: `AWSCREDS_TEST_BACKEND=postgres` (set by scripts/test

@@ -432,26 +432,40 @@ struct Emulator {
 }
 
 impl Emulator {
+    /// On a free port; a port taken by another test between choosing it and moto binding it
+    /// makes moto exit, and it is started again on another.
     fn start() -> Emulator {
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
         let program = format!("{}/.venv/bin/moto_server", env!("CARGO_MANIFEST_DIR"));
-        let child = std::process::Command::new(program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("moto_server runs (scripts/with-moto installs it)");
-        let url = format!("http://127.0.0.1:{port}");
-        let emulator = Emulator { child, url };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "moto did not start");
-            std::thread::sleep(std::time::Duration::from_millis(100));
+        'port: loop {
+            let port = {
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                listener.local_addr().unwrap().port()
+            };
+            let child = std::process::Command::new(&program)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("moto_server runs (scripts/with-moto installs it)");
+            let url = format!("http://127.0.0.1:{port}");
+            let mut emulator = Emulator { child, url };
+            loop {
+                assert!(std::time::Instant::now() < deadline, "moto did not start");
+                if emulator.child.try_wait().unwrap().is_some() {
+                    continue 'port;
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    // Listening, and the listener is moto if moto is still running.
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    if emulator.child.try_wait().unwrap().is_none() {
+                        return emulator;
+                    }
+                    continue 'port;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
         }
-        emulator
     }
 }
 
