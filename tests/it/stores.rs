@@ -301,12 +301,11 @@ fn connecting_waits_briefly_for_a_server_that_is_starting() {
     let url = env.db.display().to_string();
     let (userinfo, rest) = url.rsplit_once('@').unwrap();
     let (server, path) = rest.split_once('/').unwrap();
-    let port = dead_endpoint()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse::<u16>()
-        .unwrap();
+    // A port of the test's own, bound but not listening (connections are refused) until the
+    // server "starts" on it.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
     let late = format!("{userinfo}@127.0.0.1:{port}/{path}");
     let child = env
         .command(["--db", &late, "mount", "aws"])
@@ -316,7 +315,14 @@ fn connecting_waits_briefly_for_a_server_that_is_starting() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(700));
     // Now "the server" listens: a plain relay to the real one.
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(async { socket.listen(16).unwrap().into_std() })
+        .unwrap();
+    listener.set_nonblocking(false).unwrap();
     let server = server.to_string();
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
