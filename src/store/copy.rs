@@ -39,8 +39,22 @@ pub async fn contents(store: &dyn Store) -> Result<Option<String>> {
     Ok((!held.is_empty()).then(|| held.join(", ")))
 }
 
-/// Copies everything in `from` into `to`, which must be empty (`contents` says what it holds).
+/// Copies everything in `from` into `to`, which must be empty (`contents` says what it holds),
+/// in one transaction on `to`: a copy that fails half way leaves it empty, to be tried again.
 pub async fn copy(from: &dyn Store, to: &dyn Store) -> Result<Copied> {
+    to.begin_batch().await?;
+    let copied = match copy_into(from, to).await {
+        Ok(copied) => copied,
+        Err(e) => {
+            to.rollback_batch().await;
+            return Err(e);
+        }
+    };
+    to.commit_batch().await?;
+    Ok(copied)
+}
+
+async fn copy_into(from: &dyn Store, to: &dyn Store) -> Result<Copied> {
     if let Some(held) = contents(to).await? {
         return Err(StoreError::Exists {
             what: format!("the target database's content ({held})"),

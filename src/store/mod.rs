@@ -313,6 +313,13 @@ pub trait Store {
     /// Fails with `Exists` when a device has that path.
     async fn add_audit_device(&self, device: &AuditDevice) -> Result<()>;
     async fn remove_audit_device(&self, path: &str) -> Result<bool>;
+    /// Makes the writes that follow, until [`Store::commit_batch`], one transaction, so that a
+    /// `db copy` that fails half way leaves its target as empty as it was. Only plain writes may
+    /// come between: no method that runs a transaction of its own.
+    async fn begin_batch(&self) -> Result<()>;
+    async fn commit_batch(&self) -> Result<()>;
+    /// Undoes the batch begun (best effort: a connection that is gone has undone it already).
+    async fn rollback_batch(&self);
     /// Rewrites the storage so that nothing deleted or overwritten (a secret in the clear, say)
     /// remains readable in its files.
     async fn compact(&self) -> Result<()>;

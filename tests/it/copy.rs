@@ -91,3 +91,82 @@ fn a_database_is_copied_to_the_other_backend_and_carries_on_there() {
         postgres_admin(&format!("DROP DATABASE {name} WITH (FORCE)"));
     }
 }
+
+#[test]
+fn a_copy_that_fails_half_way_leaves_the_target_empty_to_be_tried_again() {
+    let env = Env::new();
+    let key = env.dir.path().join("seal.key").display().to_string();
+    let env = env.with_var("AWSCREDS_SEAL_KEY_FILE", &key);
+    env.configure("aws");
+    env.role("aws/roles/copy_half");
+    let (id, _) = env.issue("aws/creds/copy_half");
+
+    // A target of the other backend whose leases table refuses rows: the copy has written the
+    // mount, its configuration, the role and the seal by the time it fails.
+    let target = if postgres() {
+        env.dir
+            .path()
+            .join("half/awscreds.db")
+            .display()
+            .to_string()
+    } else {
+        new_postgres_database()
+    };
+    // Made by a command run on it: its schema is there to put the trigger in.
+    env.run(["--db", &target, "status"]).ok();
+    let own_id = State::open(&target).unwrap().db_id();
+    if postgres() {
+        let connection = rusqlite::Connection::open(&target).unwrap();
+        connection
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON leases \
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+            )
+            .unwrap();
+    } else {
+        postgres_sql(
+            &target,
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
+             CREATE TRIGGER refuse BEFORE INSERT ON leases \
+             FOR EACH ROW EXECUTE FUNCTION refuse()",
+        );
+    }
+    // A local failure (exit 1) that changed nothing.
+    env.run(["db", "copy", "--to", &target])
+        .fails(1)
+        .one_line_error("database: refused by the test");
+    let to = State::open(&target).unwrap();
+    assert_eq!(to.dump(), "");
+    assert_eq!(to.db_id(), own_id);
+    assert!(to.run(to.store().seal_record()).unwrap().is_none());
+    assert!(to.run(to.store().audit_key()).unwrap().is_none());
+    drop(to);
+
+    // Nothing is left in the way: the same copy, tried again, goes through.
+    if postgres() {
+        let connection = rusqlite::Connection::open(&target).unwrap();
+        connection.execute_batch("DROP TRIGGER refuse").unwrap();
+    } else {
+        postgres_sql(&target, "DROP TRIGGER refuse ON leases");
+    }
+    env.run(["db", "copy", "--to", &target]).ok();
+    let (from, to) = (env.state(), State::open(&target).unwrap());
+    assert_eq!(to.dump(), from.dump());
+    assert_eq!(to.db_id(), from.db_id());
+    drop((from, to));
+    env.with_var("AWSCREDS_DB", &target)
+        .run(["lease", "revoke", &id])
+        .ok();
+    assert!(Iam::new().users_of_role("copy_half").is_empty());
+    if !postgres() {
+        let name = target
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap();
+        postgres_admin(&format!("DROP DATABASE {name} WITH (FORCE)"));
+    }
+}

@@ -970,6 +970,18 @@ impl Store for PostgresStore {
             > 0)
     }
 
+    async fn begin_batch(&self) -> Result<()> {
+        self.client().batch_execute("BEGIN").await.map_err(backend)
+    }
+
+    async fn commit_batch(&self) -> Result<()> {
+        self.client().batch_execute("COMMIT").await.map_err(backend)
+    }
+
+    async fn rollback_batch(&self) {
+        let _ = self.client().batch_execute("ROLLBACK").await;
+    }
+
     async fn compact(&self) -> Result<()> {
         // Rewrites the tables that held secrets, so that no dead row version keeps one.
         self.client()

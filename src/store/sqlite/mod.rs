@@ -629,6 +629,20 @@ impl Store for SqliteStore {
             > 0)
     }
 
+    async fn begin_batch(&self) -> Result<()> {
+        // IMMEDIATE: the write lock from the start, so that no other writer comes between the
+        // check that the database is empty and the copy.
+        Ok(self.conn.execute_batch("BEGIN IMMEDIATE")?)
+    }
+
+    async fn commit_batch(&self) -> Result<()> {
+        Ok(self.conn.execute_batch("COMMIT")?)
+    }
+
+    async fn rollback_batch(&self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+
     async fn compact(&self) -> Result<()> {
         // Pages still in the WAL go back to the main file first, then VACUUM rebuilds it (with
         // secure_delete, freed pages are zeroed too), then the WAL is emptied.
