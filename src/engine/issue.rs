@@ -33,6 +33,8 @@ pub const TAG_DB: &str = "awscreds:db";
 /// The latest instant a user's credentials may live to (issue time + `lease_max`), RFC 3339 in
 /// UTC: the user carries its own deadline, for `tidy --expired` when no database knows it.
 pub const TAG_EXPIRES: &str = "awscreds:expires-at";
+/// How many tags of its own awscreds puts on a user ([`TAG_LEASE`], [`TAG_DB`], [`TAG_EXPIRES`]).
+pub const OWN_TAGS: usize = 3;
 
 /// The value of [`TAG_EXPIRES`] for unix seconds `at` (a tag's format, not a display).
 pub(super) fn expires_tag(at: i64) -> String {

@@ -274,10 +274,32 @@ pub fn validate(role: &Role) -> Result<()> {
             )));
         }
     }
-    for (param, tags) in [
-        ("iam_tags", &role.iam_tags),
-        ("session_tags", &role.session_tags),
+    // IAM holds at most 50 tags on a user, and awscreds adds its own to each user it creates; an
+    // STS session takes at most 50 session tags.
+    for (param, tags, most) in [
+        (
+            "iam_tags",
+            &role.iam_tags,
+            MAX_TAGS - super::issue::OWN_TAGS,
+        ),
+        ("session_tags", &role.session_tags, MAX_TAGS),
     ] {
+        if tags.len() > most {
+            return Err(Error::input_hint(
+                format!(
+                    "{param} has {} tags, more than the {most} allowed",
+                    tags.len()
+                ),
+                if param == "iam_tags" {
+                    format!(
+                        "IAM allows {MAX_TAGS} tags on a user and awscreds adds {} of its own",
+                        super::issue::OWN_TAGS
+                    )
+                } else {
+                    format!("STS allows {MAX_TAGS} session tags")
+                },
+            ));
+        }
         for (key, value) in tags {
             if key.is_empty() || key.len() > 128 || value.len() > 256 {
                 return Err(Error::input_hint(
@@ -295,6 +317,9 @@ pub fn validate(role: &Role) -> Result<()> {
     }
     Ok(())
 }
+
+/// The most tags IAM keeps on a user, and STS takes on a session.
+const MAX_TAGS: usize = 50;
 
 /// IAM paths: `/`, or `/` + printable ASCII + `/`, at most 512 characters (Vault's rule).
 fn valid_user_path(path: &str) -> bool {
@@ -431,6 +456,25 @@ mod tests {
                 .starts_with("invalid policy ARN")
         );
         assert!(refused(&[iam, policy, ("iam_tags", "aws:x=1")]).contains("reserved"));
+        let tags = |n: usize| {
+            (0..n)
+                .map(|i| format!("k{i}=v"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let (most, over) = (tags(47), tags(48));
+        assert!(role(&[iam, policy, ("iam_tags", &most)]).is_ok());
+        assert_eq!(
+            refused(&[iam, policy, ("iam_tags", &over)]),
+            "iam_tags has 48 tags, more than the 47 allowed"
+        );
+        let sts = ("credential_type", "assumed_role");
+        let arns = ("role_arns", "arn:aws:iam::123456789012:role/x");
+        assert!(role(&[sts, arns, ("session_tags", &tags(50))]).is_ok());
+        assert_eq!(
+            refused(&[sts, arns, ("session_tags", &tags(51))]),
+            "session_tags has 51 tags, more than the 50 allowed"
+        );
         assert!(
             refused(&[iam, policy, ("iam_tags", "novalue")]).starts_with("invalid iam_tags entry")
         );
