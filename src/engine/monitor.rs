@@ -24,9 +24,12 @@ pub struct SweepRecord {
     pub revoked: u64,
     pub failed: u64,
     pub waiting: u64,
+    /// IAM's `Throttling` answers, each call sent again later (the rate limit was reached).
+    pub throttled: u64,
     pub sweeps_total: u64,
     pub revoked_total: u64,
     pub failed_total: u64,
+    pub throttled_total: u64,
 }
 
 /// A lease that a sweep could not revoke, with what the database now records of it.
@@ -204,9 +207,11 @@ impl<C: Connector> Engine<C> {
             revoked,
             failed,
             waiting: report.waiting as u64,
+            throttled: report.throttled,
             sweeps_total: previous.sweeps_total + 1,
             revoked_total: previous.revoked_total + revoked,
             failed_total: previous.failed_total + failed,
+            throttled_total: previous.throttled_total + report.throttled,
         };
         let text = serde_json::to_string(&record).expect("plain data serializes");
         self.store.set_meta_value(LAST_SWEEP, &text).await?;

@@ -191,6 +191,13 @@ pub fn sweep_summary(out: &mut dyn Write, report: &SweepReport) -> Result {
     if report.waiting > 0 {
         write!(out, ", {} waiting", report.waiting)?;
     }
+    if report.throttled > 0 {
+        write!(
+            out,
+            " ({} calls throttled by IAM and sent again)",
+            report.throttled
+        )?;
+    }
     writeln!(out)?;
     Ok(())
 }

@@ -170,19 +170,29 @@ fn status_table(out: &mut dyn Write, s: &Status) -> Result {
     writeln!(out)?;
     match &s.last_sweep {
         None => writeln!(out, "Last sweep: never")?,
-        Some(r) => writeln!(
-            out,
-            "Last sweep: {}, took {}: {} revoked, {} failed, {} waiting ({} sweeps recorded: \
-             {} revoked, {} failed)",
-            timestamp(r.finished_at),
-            seconds(r.duration_ms),
-            r.revoked,
-            r.failed,
-            r.waiting,
-            r.sweeps_total,
-            r.revoked_total,
-            r.failed_total
-        )?,
+        Some(r) => {
+            write!(
+                out,
+                "Last sweep: {}, took {}: {} revoked, {} failed, {} waiting",
+                timestamp(r.finished_at),
+                seconds(r.duration_ms),
+                r.revoked,
+                r.failed,
+                r.waiting,
+            )?;
+            if r.throttled > 0 {
+                write!(out, ", {} throttled", r.throttled)?;
+            }
+            write!(
+                out,
+                " ({} sweeps recorded: {} revoked, {} failed",
+                r.sweeps_total, r.revoked_total, r.failed_total
+            )?;
+            if r.throttled_total > 0 {
+                write!(out, ", {} throttled", r.throttled_total)?;
+            }
+            writeln!(out, ")")?;
+        }
     }
     Ok(())
 }
@@ -220,9 +230,11 @@ fn sweep_json(r: &SweepRecord) -> Value {
         "revoked": r.revoked,
         "failed": r.failed,
         "waiting": r.waiting,
+        "throttled": r.throttled,
         "sweeps_total": r.sweeps_total,
         "revoked_total": r.revoked_total,
         "failed_total": r.failed_total,
+        "throttled_total": r.throttled_total,
     })
 }
 
@@ -461,6 +473,12 @@ pub fn prometheus(s: &Status) -> String {
             .collect(),
         );
         metric(
+            "awscreds_last_sweep_throttled_requests",
+            "gauge",
+            "IAM Throttling answers the last awscreds sweep got (each call was sent again later).",
+            one(r.throttled.to_string()),
+        );
+        metric(
             "awscreds_sweeps_total",
             "counter",
             "awscreds sweep runs recorded in this database.",
@@ -477,6 +495,12 @@ pub fn prometheus(s: &Status) -> String {
             "counter",
             "Revocations that failed in awscreds sweep runs (each failing lease once per run).",
             one(r.failed_total.to_string()),
+        );
+        metric(
+            "awscreds_sweep_throttled_total",
+            "counter",
+            "IAM Throttling answers awscreds sweep runs got.",
+            one(r.throttled_total.to_string()),
         );
     }
     text

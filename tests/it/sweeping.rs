@@ -85,10 +85,24 @@ fn a_rate_limited_iam_is_swept_with_no_failure() {
     // IAM's rate limit: 30 requests a second, bursts of 5. The default sweep is throttled, slows
     // down, and sends every throttled call again: nothing fails.
     proxy.rate_limit(30.0, 5.0);
-    env.run(["sweep"]).ok().stdout_is(&format!(
-        "Swept expired leases: {LEASES} revoked, 0 failed\n"
+    let run = env.run(["sweep"]).ok();
+    let throttled = proxy.throttled();
+    assert!(throttled > 0, "the rate limit was reached");
+    // Said, and kept for status and the metrics: every Throttling answer the sweep got.
+    run.stdout_is(&format!(
+        "Swept expired leases: {LEASES} revoked, 0 failed ({throttled} calls throttled by IAM \
+         and sent again)\n"
     ));
-    assert!(proxy.throttled() > 0, "the rate limit was reached");
+    let status = env.run(["status", "--format", "json"]).ok().json();
+    assert_eq!(status["last_sweep"]["throttled"], throttled, "{status:#}");
+    assert_eq!(status["last_sweep"]["throttled_total"], throttled);
+    let metrics = env.run(["status", "--format", "prometheus"]).ok();
+    assert!(
+        metrics
+            .stdout
+            .contains(&format!("\nawscreds_sweep_throttled_total {throttled}\n")),
+        "{metrics:#?}"
+    );
     assert!(env.leases().is_empty(), "every lease revoked, none lost");
     assert!(Iam::new().users_of_role("swp_rate").is_empty());
     assert_deleted_once_each(&proxy, &users);
@@ -99,6 +113,7 @@ fn a_rate_limited_iam_is_swept_with_no_failure() {
 fn revoked_without_failure(run: &Run) -> usize {
     assert_eq!(run.code, 0, "{run:#?}");
     let summary = run.stdout.trim();
+    let summary = summary.split(" (").next().unwrap();
     assert!(summary.ends_with(" revoked, 0 failed"), "{run:#?}");
     summary
         .strip_prefix("Swept expired leases: ")
