@@ -271,6 +271,13 @@ impl Context {
         }
     }
 
+    /// One more value of the command's response entry (`sweep`: the root keys it rotated).
+    fn respond_with(&self, key: &str, value: serde_json::Value) {
+        if let Some(session) = self.audit.borrow_mut().as_mut() {
+            session.response.data.insert(key.to_string(), value);
+        }
+    }
+
     /// Leases the command revoked, for its response entry.
     fn revoked(&self, ids: &[String]) {
         if let Some(session) = self.audit.borrow_mut().as_mut() {

@@ -5,7 +5,7 @@ use anyhow::{Context as _, Result};
 
 use super::args::{ParallelArgs, parse_duration};
 use super::{Context, ExitStatus, print};
-use crate::engine::{FailedRevocation, PENDING_TIMEOUT, SweepOptions};
+use crate::engine::{FailedRevocation, PENDING_TIMEOUT, RootRotation, Rotation, SweepOptions};
 use crate::output::{self, Format};
 
 /// Revoke every expired lease, e.g. from cron
@@ -87,6 +87,7 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
     print(|out| output::sweep_summary(out, &report))?;
     // Root keys whose rotation_period ran out, and rotations that were cut short.
     let rotations = engine.rotate_roots_if_due().await?;
+    audit_rotations(ctx, &rotations);
     let rotation_failed = super::report_rotations(&rotations)?;
     if let Some(path) = &args.metrics_file {
         let status = engine.status().await?;
@@ -98,6 +99,32 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
     } else {
         ExitStatus::Cloud
     })
+}
+
+/// The root keys the sweep rotated, finished or undid, and the rotations that failed, in its
+/// audit entry, by mount: the access key id now in use, the one deleted again, or the error
+/// (hashed, as every value is; `audit hash` finds a key id).
+fn audit_rotations(ctx: &Context, rotations: &[RootRotation]) {
+    let mut entries: [(&str, serde_json::Map<String, serde_json::Value>); 3] = [
+        ("root_keys_rotated", Default::default()),
+        ("root_rotations_undone", Default::default()),
+        ("root_rotations_failed", Default::default()),
+    ];
+    for rotation in rotations {
+        let (at, value) = match &rotation.outcome {
+            Ok(Rotation::Rotated { access_key, .. } | Rotation::Finished { access_key }) => {
+                (0, access_key.clone())
+            }
+            Ok(Rotation::Undone { access_key }) => (1, access_key.clone()),
+            Err(e) => (2, e.to_string()),
+        };
+        entries[at].1.insert(rotation.mount.clone(), value.into());
+    }
+    for (key, map) in entries {
+        if !map.is_empty() {
+            ctx.respond_with(key, map.into());
+        }
+    }
 }
 
 /// Each lease the sweep could not revoke, on stderr, so that cron's mail tells somebody.

@@ -12,7 +12,7 @@ fn log_path(env: &Env) -> String {
     env.dir.path().join("audit.log").display().to_string()
 }
 
-fn enable(env: &Env) -> String {
+pub fn enable(env: &Env) -> String {
     let path = log_path(env);
     env.run(["audit", "enable", "file", &format!("file_path={path}")])
         .ok()
@@ -20,7 +20,7 @@ fn enable(env: &Env) -> String {
     path
 }
 
-fn entries(path: &str) -> Vec<Value> {
+pub fn entries(path: &str) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -28,7 +28,7 @@ fn entries(path: &str) -> Vec<Value> {
         .collect()
 }
 
-fn hash(env: &Env, value: &str) -> String {
+pub fn hash(env: &Env, value: &str) -> String {
     env.run(["audit", "hash", value])
         .ok()
         .stdout

@@ -84,7 +84,8 @@ fn sweep_rotates_the_root_key_when_its_rotation_period_has_run_out() {
     assert_eq!(proxy.count("CreateAccessKey"), 0);
     assert_eq!(keys_of("rot-sched"), std::slice::from_ref(&old_access));
 
-    // Due: rotated, the old key deleted.
+    // Due: rotated, the old key deleted, and the audit log says so.
+    let log = crate::audit::enable(&env);
     env.run(["write", "aws/config/root", "rotation_period=1s"])
         .ok();
     std::thread::sleep(Duration::from_millis(1100));
@@ -99,6 +100,15 @@ fn sweep_rotates_the_root_key_when_its_rotation_period_has_run_out() {
         )
     );
     assert!(!run.stdout.contains(&old_secret));
+    let sweep = crate::audit::entries(&log)
+        .into_iter()
+        .find(|e| e["type"] == "response" && e["request"]["operation"] == "sweep")
+        .unwrap();
+    assert_eq!(
+        sweep["response"]["data"]["root_keys_rotated"]["aws"],
+        crate::audit::hash(&env, &new_access).as_str(),
+        "{sweep:#}"
+    );
     assert_eq!(one_working_key(&env, "rot-sched", "rot_sched"), new_access);
     refused(&old_access, &old_secret);
     let table = root_table(&env);
@@ -123,6 +133,7 @@ fn sweep_rotates_the_root_key_when_its_rotation_period_has_run_out() {
 fn a_failed_scheduled_rotation_keeps_the_key_exits_2_and_is_retried() {
     let proxy = Proxy::start(&auth_endpoint());
     let (env, old_access, old_secret) = rotating_env("rot-fail", &proxy);
+    let log = crate::audit::enable(&env);
     env.run(["write", "aws/config/root", "rotation_period=1s"])
         .ok();
     std::thread::sleep(Duration::from_millis(1100));
@@ -143,6 +154,17 @@ fn a_failed_scheduled_rotation_keeps_the_key_exits_2_and_is_retried() {
         "hint: the key in use is kept and still works; the next awscreds sweep tries again"
     );
     assert!(!run.stderr.contains(&old_secret));
+    // The audit log has the failure too (hashed, as every value).
+    let sweep = crate::audit::entries(&log)
+        .into_iter()
+        .find(|e| e["type"] == "response" && e["request"]["operation"] == "sweep")
+        .unwrap();
+    let failed = &sweep["response"]["data"]["root_rotations_failed"]["aws"];
+    assert!(
+        failed.as_str().unwrap().starts_with("hmac-sha256:"),
+        "{sweep:#}"
+    );
+    assert!(sweep["response"]["data"].get("root_keys_rotated").is_none());
     assert_eq!(root_table(&env)["last_rotated"], "n/a");
     assert_eq!(keys_of("rot-fail"), std::slice::from_ref(&old_access));
     proxy.clear("CreateAccessKey"); // issuing makes keys too
