@@ -166,11 +166,16 @@ async fn supervise(
     }))
 }
 
-/// When to renew a lease of `duration` seconds: with a third of it left.
+/// When to renew a lease of `duration` seconds: with a third of it left. A lease ends on a
+/// whole second, so up to a second before `duration` from now: that second is taken off, as
+/// long as a third of the lease is still waited.
 fn renewal_time(renewable: bool, duration: u64) -> Option<tokio::time::Instant> {
-    renewable.then(|| {
-        tokio::time::Instant::now() + Duration::from_secs(duration.saturating_sub(duration / 3))
-    })
+    renewable.then(|| tokio::time::Instant::now() + renewal_wait(duration))
+}
+
+fn renewal_wait(duration: u64) -> Duration {
+    let ms = duration.saturating_mul(1000);
+    Duration::from_millis((ms - ms / 3).saturating_sub(1000).max(ms / 3))
 }
 
 async fn renew_lease(engine: &CliEngine, issued: &Issued) -> Option<tokio::time::Instant> {
@@ -217,5 +222,23 @@ async fn take_back(ctx: &Context, engine: &CliEngine, issued: &Issued) {
             issued.lease.id,
             e.chain()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renewal_wait;
+    use std::time::Duration;
+
+    #[test]
+    fn a_lease_is_renewed_with_a_third_left_and_a_second_to_spare() {
+        let secs = |s: f64| Duration::from_secs_f64(s);
+        // An hour: at 40 minutes, less the second its whole-second end may come sooner.
+        assert_eq!(renewal_wait(3600), secs(2399.0));
+        // 3 s: the lease may end 2 s from now, so at 1 s, not 2.
+        assert_eq!(renewal_wait(3), secs(1.0));
+        // Short leases still wait a third of their length.
+        assert_eq!(renewal_wait(1), Duration::from_millis(333));
+        assert_eq!(renewal_wait(0), Duration::ZERO);
     }
 }

@@ -175,16 +175,25 @@ fn wait_hands_out_a_new_key_as_soon_as_sts_accepts_it() {
         done >= accepted_at,
         "handed out before STS accepted the key"
     );
+    // Soon after: a poll or two later (the wait polls at most every half second), on a machine
+    // that may be loaded.
     assert!(
-        done - accepted_at < Duration::from_millis(1500),
+        done - accepted_at < Duration::from_secs(5),
         "took {:?} after the key worked",
         done - accepted_at
     );
-    assert!(proxy.count("GetCallerIdentity") >= 3);
+    assert!(proxy.count("GetCallerIdentity") >= 2);
+    // The wait recorded runs from the first refused check to the accepted one (issuing takes
+    // some of the 3 s before the first check).
+    let first_refused = proxy.refused_at()[0];
     let id = run.json()["lease_id"].as_str().unwrap().to_string();
     let lookup = env.run(["lease", "lookup", &id]).ok().table();
     let waited: f64 = lookup["key_wait"].trim_end_matches('s').parse().unwrap();
-    assert!((2.5..6.0).contains(&waited), "{waited}");
+    let least = (accepted_at - first_refused).as_secs_f64() - 0.05;
+    assert!(
+        waited >= least && waited < 8.0,
+        "{waited} s, at least {least}"
+    );
 
     // A key that never works: handed out at the timeout, with a warning.
     proxy.fault(
@@ -461,11 +470,11 @@ fn ten_callers_at_once_with_nothing_kept_make_one_user() {
 #[test]
 fn exec_renews_the_lease_while_the_program_runs_up_to_lease_max() {
     let env = Env::with_roles(&["cons_renew"]);
-    env.run(["write", "aws/config/lease", "lease=3s", "lease_max=5s"])
+    env.run(["write", "aws/config/lease", "lease=6s", "lease_max=8s"])
         .ok();
     let iam = Iam::new();
-    // Renewed at 2 s (a third of the lease left) to its maximum, 5 s after issue; the program
-    // ends at 4 s, still inside it.
+    // Renewed at 3 s (a third of the lease left, less the second by which its whole-second end
+    // may come sooner) to its maximum, 8 s after issue; the program ends at 5 s, inside it.
     let run = env
         .run([
             "exec",
@@ -474,7 +483,7 @@ fn exec_renews_the_lease_while_the_program_runs_up_to_lease_max() {
             "--",
             "sh",
             "-c",
-            "sleep 4; echo done",
+            "sleep 5; echo done",
         ])
         .ok()
         .warns("reached its maximum (lease_max)");
