@@ -192,10 +192,24 @@ fn a_missing_secret_key_is_prompted_for_on_a_terminal() {
         assert!(std::time::Instant::now() < deadline, "no prompt appeared");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    // The prompt is printed before echo is turned off (and typed-ahead input flushed): give the
+    // prompting process a moment to get there, on a loaded machine too.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let mut stdin = child.stdin.take().unwrap();
     use std::io::Write as _;
     stdin.write_all(b"typed-secret\r").unwrap();
-    let status = child.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let screen = String::from_utf8_lossy(&screen.lock().unwrap()).to_string();
+            panic!("the prompt never took the typed secret: {screen}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     drop(stdin);
     reader.join().unwrap();
     let screen = String::from_utf8_lossy(&screen.lock().unwrap()).to_string();

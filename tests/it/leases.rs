@@ -5,20 +5,20 @@ use std::time::Duration;
 
 use crate::support::*;
 
-/// An env whose leases last three seconds (long enough to issue two on a loaded machine before
-/// the first expires), with `roles` written.
+/// A configured env with `roles` written; its leases expire when the test says (below).
 fn short_leases(roles: &[&str]) -> Env {
     let env = Env::configured();
-    env.run(["write", "aws/config/lease", "lease=3s", "lease_max=1h"])
-        .ok();
     for role in roles {
         env.role(&format!("aws/roles/{role}"));
     }
     env
 }
 
-fn wait_for_expiry() {
-    std::thread::sleep(Duration::from_millis(3100));
+/// The leases' end comes: moved behind awscreds' back rather than waited for, so that no
+/// command between issuing and this point (on a loaded machine, seconds later) finds them
+/// expired and reaps them first.
+fn wait_for_expiry(env: &Env) {
+    expire_all(env);
 }
 
 #[test]
@@ -30,7 +30,7 @@ fn sweep_revokes_expired_leases_and_their_iam_users() {
     assert_eq!(iam.users_of_role("lse_sweep").len(), 2);
     assert_eq!(env.leases().len(), 2);
 
-    wait_for_expiry();
+    wait_for_expiry(&env);
     env.run(["sweep"])
         .ok()
         .stdout_is("Swept expired leases: 2 revoked, 0 failed\n");
@@ -63,7 +63,7 @@ fn any_other_command_reaps_expired_leases_first() {
     env.issue("aws/creds/lse_reap");
     assert_eq!(iam.users_of_role("lse_reap").len(), 1);
 
-    wait_for_expiry();
+    wait_for_expiry(&env);
     let run = env
         .run(["list", "aws/roles/"])
         .ok()
@@ -81,7 +81,7 @@ fn a_user_deleted_behind_our_back_counts_as_revoked() {
     let user = env.leases()[0].iam_user.clone();
     iam.delete_user(&user);
 
-    wait_for_expiry();
+    wait_for_expiry(&env);
     env.run(["sweep"])
         .ok()
         .stdout_is("Swept expired leases: 1 revoked, 0 failed\n");
@@ -96,7 +96,7 @@ fn a_failed_revocation_keeps_the_lease_with_its_error() {
     // AWS becomes unreachable.
     env.point_iam_at(&dead_endpoint());
 
-    wait_for_expiry();
+    wait_for_expiry(&env);
     let run = env
         .run(["sweep"])
         .fails(2)
@@ -127,7 +127,7 @@ fn reaping_that_fails_is_only_a_warning() {
     env.issue("aws/creds/lse_warn");
     env.point_iam_at(&dead_endpoint());
 
-    wait_for_expiry();
+    wait_for_expiry(&env);
     let started = std::time::Instant::now();
     env.run(["read", "aws/roles/lse_warn"])
         .ok()
@@ -151,7 +151,7 @@ fn deleting_a_role_leaves_its_leases_to_run_their_course() {
     assert_eq!(iam.users_of_role("lse_delrole").len(), 1);
     assert_eq!(env.leases().len(), 1);
 
-    wait_for_expiry();
+    wait_for_expiry(&env);
     env.run(["sweep"])
         .ok()
         .stdout_is("Swept expired leases: 1 revoked, 0 failed\n");

@@ -132,6 +132,11 @@ impl Proxy {
         });
     }
 
+    /// When each request refused by a `RefuseUntil` fault was answered.
+    pub fn refused_at(&self) -> Vec<Instant> {
+        self.state.lock().unwrap().refused_at.clone()
+    }
+
     /// How many requests the rate limit refused.
     pub fn throttled(&self) -> usize {
         self.state.lock().unwrap().throttled

@@ -265,7 +265,7 @@ fn kill_9_during_create_access_key_deletes_the_key_that_was_never_stored() {
     let (env, old, _, stored) = killed_rotating(
         "rot-kill-cak",
         "CreateAccessKey",
-        Fault::Delay(Duration::from_millis(800)),
+        Fault::Delay(Duration::from_secs(3)),
         2,
     );
     assert_eq!(stored, old, "the old key stays");
@@ -286,7 +286,7 @@ fn kill_9_during_delete_access_key_finishes_the_rotation() {
     let (env, old, old_secret, stored) = killed_rotating(
         "rot-kill-dak",
         "DeleteAccessKey",
-        Fault::Delay(Duration::from_millis(800)),
+        Fault::Delay(Duration::from_secs(3)),
         1,
     );
     assert_ne!(stored, old);

@@ -52,6 +52,27 @@ pub fn dead_endpoint() -> String {
     url.clone()
 }
 
+/// Unix seconds now.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Makes every lease of `env` expired, behind awscreds' back (rather than issue short leases
+/// and sleep, which a loaded machine turns into leases expiring while the test still issues).
+pub fn expire_all(env: &Env) {
+    let state = env.state();
+    let past = unix_now() - 10;
+    for lease in state.leases() {
+        state.change_lease(&lease.id, |l| {
+            l.expires_at = past;
+            l.due_at = past;
+        });
+    }
+}
+
 /// The backend the suite runs against: `AWSCREDS_TEST_BACKEND=postgres` (set by scripts/test
 /// for its second pass) makes each `Env` a fresh PostgreSQL database on the server that
 /// scripts/with-postgres started (or `AWSCREDS_TEST_POSTGRES_URL`); otherwise SQLite files.

@@ -5,29 +5,10 @@
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::proxy::{Fault, Proxy};
 use crate::support::*;
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// Makes every lease of `env` expired, behind awscreds' back.
-fn expire_all(env: &Env) {
-    let state = env.state();
-    let past = now() - 10;
-    for lease in state.leases() {
-        state.change_lease(&lease.id, |l| {
-            l.expires_at = past;
-            l.due_at = past;
-        });
-    }
-}
 
 /// Each of `users` was named by exactly one DeleteUser that reached the emulator (a throttled
 /// one did nothing), and no other user by more than one.
@@ -191,10 +172,10 @@ fn an_unreachable_iam_costs_the_reaping_budget_once_per_backoff() {
     let attempts = lease.attempts;
     assert!(lease.taken(), "taken from its (dead) issuer");
     assert!(
-        lease.due_at >= now() + 20,
+        lease.due_at >= unix_now() + 20,
         "backed off like a failure: due at {}, now {}",
         lease.due_at,
-        now()
+        unix_now()
     );
 
     // Backing off: the commands after it do not try again, so are quiet (and fast).
@@ -258,7 +239,11 @@ fn a_delete_user_that_never_answers_keeps_its_claim() {
         .warns(&format!("could not revoke lease {}", lease.id));
     // ...but keeps it claimed, past the hold, so no sweep sends DeleteUser again meanwhile.
     let kept = env.state().lease(&lease.id).unwrap();
-    assert!(kept.due_at >= now() + 100, "held: due at {}", kept.due_at);
+    assert!(
+        kept.due_at >= unix_now() + 100,
+        "held: due at {}",
+        kept.due_at
+    );
     env.run(["sweep"])
         .ok()
         .stdout_is("Swept expired leases: 0 revoked, 0 failed\n");
@@ -269,7 +254,7 @@ fn a_delete_user_that_never_answers_keeps_its_claim() {
 
     // Once the hold has passed (moved here), the next sweep finishes the job.
     env.state()
-        .change_lease(&lease.id, |l| l.due_at = now() - 1);
+        .change_lease(&lease.id, |l| l.due_at = unix_now() - 1);
     env.run(["sweep"])
         .ok()
         .stdout_is("Swept expired leases: 1 revoked, 0 failed\n");

@@ -432,38 +432,42 @@ struct Emulator {
 }
 
 impl Emulator {
-    /// On a free port; a port taken by another test between choosing it and moto binding it
-    /// makes moto exit, and it is started again on another.
+    /// On a free port. The port is freed before moto binds it, and another test's server may
+    /// be given it meanwhile: moto then fails to bind and exits, and is started again on
+    /// another. Ready once moto itself says it listens (werkzeug's "Running on" line, printed
+    /// after its bind), not when something answers on the port.
     fn start() -> Emulator {
+        use std::io::BufRead;
         let program = format!("{}/.venv/bin/moto_server", env!("CARGO_MANIFEST_DIR"));
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        'port: loop {
+        loop {
             let port = {
                 let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
                 listener.local_addr().unwrap().port()
             };
-            let child = std::process::Command::new(&program)
+            let mut child = std::process::Command::new(&program)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .expect("moto_server runs (scripts/with-moto installs it)");
-            let url = format!("http://127.0.0.1:{port}");
-            let mut emulator = Emulator { child, url };
-            loop {
-                assert!(std::time::Instant::now() < deadline, "moto did not start");
-                if emulator.child.try_wait().unwrap().is_some() {
-                    continue 'port;
-                }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    // Listening, and the listener is moto if moto is still running.
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                    if emulator.child.try_wait().unwrap().is_none() {
-                        return emulator;
+            let (ready, listening) = std::sync::mpsc::channel();
+            let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+            std::thread::spawn(move || {
+                // Read to the end: moto logs every request there, and a full pipe would stop it.
+                for line in stderr.lines().map_while(Result::ok) {
+                    if line.contains("Running on") {
+                        let _ = ready.send(());
                     }
-                    continue 'port;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(100));
+            });
+            let url = format!("http://127.0.0.1:{port}");
+            let emulator = Emulator { child, url };
+            // The sender goes when moto exits (its stderr closes) without having said it listens.
+            if listening
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .is_ok()
+            {
+                return emulator;
             }
         }
     }
@@ -490,7 +494,8 @@ fn tidy_expired_deletes_users_that_outlived_their_database_after_their_deadline_
     let cron = Env::at(&emulator.url, &["td_cron"]);
     let ci = Env::at(&emulator.url, &["td_ci"]);
     for env in [&cron, &ci] {
-        env.run(["write", "aws/config/lease", "lease=6s", "lease_max=6s"])
+        // Time for the steps below before the deadline, on a loaded machine too.
+        env.run(["write", "aws/config/lease", "lease=20s", "lease_max=20s"])
             .ok();
     }
     let ci_db = db_id(&ci);
@@ -522,7 +527,7 @@ fn tidy_expired_deletes_users_that_outlived_their_database_after_their_deadline_
         .unwrap()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     assert_eq!(user.tags.get("awscreds:expires-at"), Some(&deadline));
-    assert_eq!(lease.max_expires_at, lease.issued_at + 6);
+    assert_eq!(lease.max_expires_at, lease.issued_at + 20);
     drop(ci); // the database is gone, file and all
 
     // Before the deadline nothing is deleted.
