@@ -76,8 +76,11 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
         warn(&warning.to_string());
     }
     ctx.respond(&Record::issued(&issued));
+    // The lease runs from now: its first renewal is timed from here, not from after the wait
+    // for the key (which may take seconds).
+    let issued_at = tokio::time::Instant::now();
     let outcome = match wait_for_key(&engine, &issued, &args.wait, true).await {
-        Ok(()) => supervise(&engine, &issued, &args.command).await,
+        Ok(()) => supervise(&engine, &issued, issued_at, &args.command).await,
         Err(e) => Err(e),
     };
     take_back(ctx, &engine, &issued).await;
@@ -88,6 +91,7 @@ pub async fn run(args: Args, ctx: &Context) -> Result<ExitStatus> {
 async fn supervise(
     engine: &CliEngine,
     issued: &Issued,
+    issued_at: tokio::time::Instant,
     command: &[OsString],
 ) -> Result<ExitStatus> {
     let mut cmd = tokio::process::Command::new(&command[0]);
@@ -132,7 +136,7 @@ async fn supervise(
         }
     };
     let pid = child.id().and_then(|id| Pid::from_raw(id as i32));
-    let mut renew_at = renewal_time(issued.lease.renewable, issued.lease.duration);
+    let mut renew_at = renewal_time(issued_at, issued.lease.renewable, issued.lease.duration);
     let status = loop {
         let renew = async {
             match renew_at {
@@ -166,11 +170,15 @@ async fn supervise(
     }))
 }
 
-/// When to renew a lease of `duration` seconds: with a third of it left. A lease ends on a
-/// whole second, so up to a second before `duration` from now: that second is taken off, as
-/// long as a third of the lease is still waited.
-fn renewal_time(renewable: bool, duration: u64) -> Option<tokio::time::Instant> {
-    renewable.then(|| tokio::time::Instant::now() + renewal_wait(duration))
+/// When to renew a lease of `duration` seconds from `from`: with a third of it left. A lease
+/// ends on a whole second, so up to a second before `duration` from then: that second is taken
+/// off, as long as a third of the lease is still waited.
+fn renewal_time(
+    from: tokio::time::Instant,
+    renewable: bool,
+    duration: u64,
+) -> Option<tokio::time::Instant> {
+    renewable.then(|| from + renewal_wait(duration))
 }
 
 fn renewal_wait(duration: u64) -> Duration {
@@ -189,7 +197,7 @@ async fn renew_lease(engine: &CliEngine, issued: &Issued) -> Option<tokio::time:
                     crate::params::duration::format(info.duration)
                 ));
             }
-            renewal_time(info.renewable, info.duration)
+            renewal_time(tokio::time::Instant::now(), info.renewable, info.duration)
         }
         Err(e) => {
             warn(&format!(

@@ -492,6 +492,32 @@ fn exec_renews_the_lease_while_the_program_runs_up_to_lease_max() {
     assert!(env.leases().is_empty());
 }
 
+/// The lease runs from its issue, not from the end of the wait for its key: a wait that takes
+/// much of the lease is followed by a renewal at once, and the program keeps working keys.
+#[test]
+fn exec_renews_on_time_after_a_long_wait_for_the_key() {
+    let proxy = Proxy::start(&endpoint());
+    let env = Env::at(&proxy.url, &["cons_late"]);
+    env.run(["write", "aws/config/lease", "lease=6s", "lease_max=1h"])
+        .ok();
+    // STS refuses the new key for 3.5 s: the lease has at most 2.5 s left when the program
+    // starts, less than the 3 s a renewal timed from then would wait.
+    proxy.fault(
+        "GetCallerIdentity",
+        Fault::RefuseUntil(
+            Instant::now() + Duration::from_millis(3500),
+            "InvalidClientTokenId",
+        ),
+        None,
+    );
+    let run = env
+        .run(["exec", "cons_late", "--", "sh", "-c", "sleep 4; echo done"])
+        .ok();
+    assert_eq!(run.stdout, "done\n");
+    assert!(Iam::new().users_of_role("cons_late").is_empty());
+    assert!(env.leases().is_empty());
+}
+
 #[test]
 fn exec_of_sts_credentials_closes_the_lease_and_says_they_stay_valid() {
     let env = Env::configured();
