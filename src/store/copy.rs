@@ -50,7 +50,10 @@ pub async fn copy(from: &dyn Store, to: &dyn Store) -> Result<Copied> {
             return Err(e);
         }
     };
-    to.commit_batch().await?;
+    if let Err(e) = to.commit_batch().await {
+        to.rollback_batch().await;
+        return Err(e);
+    }
     Ok(copied)
 }
 
@@ -62,11 +65,18 @@ async fn copy_into(from: &dyn Store, to: &dyn Store) -> Result<Copied> {
     }
     let mut copied = Copied::default();
     to.set_db_id(&from.db_id().await?).await?;
-    if let Some(record) = from.seal_record().await? {
-        to.create_seal_record(&record).await?;
+    let taken = |what: &str| StoreError::Exists {
+        what: format!("the target database's {what} (another copy?)"),
+    };
+    if let Some(record) = from.seal_record().await?
+        && !to.create_seal_record(&record).await?
+    {
+        return Err(taken("seal"));
     }
-    if let Some(key) = from.audit_key().await? {
-        to.create_audit_key(&key).await?;
+    if let Some(key) = from.audit_key().await?
+        && !to.create_audit_key(&key).await?
+    {
+        return Err(taken("audit key"));
     }
     for device in from.audit_devices().await? {
         to.add_audit_device(&device).await?;

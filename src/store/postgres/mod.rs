@@ -61,7 +61,14 @@ pub struct PostgresStore {
     client: Option<Client>,
     /// This process's issuer token, once taken (its advisory lock is held by `client`).
     token: RefCell<Option<String>>,
+    /// Inside a batch (`begin_batch`): a failed statement has ended the transaction, so it is
+    /// not tried again.
+    in_batch: std::cell::Cell<bool>,
 }
+
+/// Serializes `db copy`s into one database (`pg_advisory_xact_lock`), so that two copies cannot
+/// both find it empty.
+const COPY_LOCK: i64 = 0x6177_7363_636f_7079; // "awsccopy"
 
 thread_local! {
     /// Stores of issuers being dropped: their locks are released before the process exits.
@@ -207,6 +214,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             client: Some(client),
             token: RefCell::new(None),
+            in_batch: std::cell::Cell::new(false),
         })
     }
 
@@ -218,7 +226,7 @@ impl PostgresStore {
         let mut tries = 0;
         loop {
             match self.client().execute_typed(sql, &typed(params)).await {
-                Err(e) if retryable(&e) && tries < RETRIES => {
+                Err(e) if retryable(&e) && tries < RETRIES && !self.in_batch.get() => {
                     tries += 1;
                     tokio::time::sleep(Duration::from_millis(10 << tries)).await;
                 }
@@ -235,7 +243,7 @@ impl PostgresStore {
         let mut tries = 0;
         loop {
             match self.client().query_typed(sql, &typed(params)).await {
-                Err(e) if retryable(&e) && tries < RETRIES => {
+                Err(e) if retryable(&e) && tries < RETRIES && !self.in_batch.get() => {
                     tries += 1;
                     tokio::time::sleep(Duration::from_millis(10 << tries)).await;
                 }
@@ -971,14 +979,21 @@ impl Store for PostgresStore {
     }
 
     async fn begin_batch(&self) -> Result<()> {
-        self.client().batch_execute("BEGIN").await.map_err(backend)
+        self.client()
+            .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({COPY_LOCK})"))
+            .await
+            .map_err(backend)?;
+        self.in_batch.set(true);
+        Ok(())
     }
 
     async fn commit_batch(&self) -> Result<()> {
+        self.in_batch.set(false);
         self.client().batch_execute("COMMIT").await.map_err(backend)
     }
 
     async fn rollback_batch(&self) {
+        self.in_batch.set(false);
         let _ = self.client().batch_execute("ROLLBACK").await;
     }
 
