@@ -116,7 +116,7 @@ fn audit_rotations(ctx: &Context, rotations: &[RootRotation]) {
                 (0, access_key.clone())
             }
             Ok(Rotation::Undone { access_key }) => (1, access_key.clone()),
-            Err(e) => (2, e.to_string()),
+            Err(e) => (2, e.chain()),
         };
         entries[at].1.insert(rotation.mount.clone(), value.into());
     }
