@@ -276,13 +276,20 @@ pub fn validate(role: &Role) -> Result<()> {
     }
     // IAM holds at most 50 tags on a user, and awscreds adds its own to each user it creates; an
     // STS session takes at most 50 session tags.
-    for (param, tags, most) in [
+    let own = super::issue::OWN_TAGS;
+    for (param, tags, most, why) in [
         (
             "iam_tags",
             &role.iam_tags,
-            MAX_TAGS - super::issue::OWN_TAGS,
+            MAX_TAGS - own,
+            format!("IAM allows {MAX_TAGS} tags on a user and awscreds adds {own} of its own"),
         ),
-        ("session_tags", &role.session_tags, MAX_TAGS),
+        (
+            "session_tags",
+            &role.session_tags,
+            MAX_TAGS,
+            format!("STS allows {MAX_TAGS} session tags"),
+        ),
     ] {
         if tags.len() > most {
             return Err(Error::input_hint(
@@ -290,14 +297,7 @@ pub fn validate(role: &Role) -> Result<()> {
                     "{param} has {} tags, more than the {most} allowed",
                     tags.len()
                 ),
-                if param == "iam_tags" {
-                    format!(
-                        "IAM allows {MAX_TAGS} tags on a user and awscreds adds {} of its own",
-                        super::issue::OWN_TAGS
-                    )
-                } else {
-                    format!("STS allows {MAX_TAGS} session tags")
-                },
+                why,
             ));
         }
         for (key, value) in tags {
