@@ -6,6 +6,35 @@
 
 use crate::support::*;
 
+/// A new, empty database of the other backend than the suite's: a file under `env`'s directory
+/// named `dir`, or a fresh PostgreSQL database.
+fn other_backend(env: &Env, dir: &str) -> String {
+    if postgres() {
+        env.dir
+            .path()
+            .join(dir)
+            .join("awscreds.db")
+            .display()
+            .to_string()
+    } else {
+        new_postgres_database()
+    }
+}
+
+/// Drops a PostgreSQL database that `other_backend` made (a file goes with its test's dir).
+fn drop_other_backend(target: &str) {
+    if !postgres() {
+        let name = target
+            .split('?')
+            .next()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap();
+        postgres_admin(&format!("DROP DATABASE {name} WITH (FORCE)"));
+    }
+}
+
 #[test]
 fn a_database_is_copied_to_the_other_backend_and_carries_on_there() {
     let env = Env::new();
@@ -30,15 +59,7 @@ fn a_database_is_copied_to_the_other_backend_and_carries_on_there() {
         .ok();
     let (id, _) = env.issue("aws/creds/copy_me");
 
-    let target = if postgres() {
-        env.dir
-            .path()
-            .join("copy/awscreds.db")
-            .display()
-            .to_string()
-    } else {
-        new_postgres_database()
-    };
+    let target = other_backend(&env, "copy");
     let shown = if postgres() {
         target.clone()
     } else {
@@ -80,16 +101,7 @@ fn a_database_is_copied_to_the_other_backend_and_carries_on_there() {
     copy.run(["tidy"]).ok().stderr_any();
     assert!(std::fs::read_to_string(&log).unwrap().contains(&second));
     copy.run(["lease", "revoke", &second]).ok();
-    if !postgres() {
-        let name = target
-            .split('?')
-            .next()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap();
-        postgres_admin(&format!("DROP DATABASE {name} WITH (FORCE)"));
-    }
+    drop_other_backend(&target);
 }
 
 #[test]
@@ -103,15 +115,7 @@ fn a_copy_that_fails_half_way_leaves_the_target_empty_to_be_tried_again() {
 
     // A target of the other backend whose leases table refuses rows: the copy has written the
     // mount, its configuration, the role and the seal by the time it fails.
-    let target = if postgres() {
-        env.dir
-            .path()
-            .join("half/awscreds.db")
-            .display()
-            .to_string()
-    } else {
-        new_postgres_database()
-    };
+    let target = other_backend(&env, "half");
     // Made by a command run on it: its schema is there to put the trigger in.
     env.run(["--db", &target, "status"]).ok();
     let own_id = State::open(&target).unwrap().db_id();
@@ -159,14 +163,5 @@ fn a_copy_that_fails_half_way_leaves_the_target_empty_to_be_tried_again() {
         .run(["lease", "revoke", &id])
         .ok();
     assert!(Iam::new().users_of_role("copy_half").is_empty());
-    if !postgres() {
-        let name = target
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .split('?')
-            .next()
-            .unwrap();
-        postgres_admin(&format!("DROP DATABASE {name} WITH (FORCE)"));
-    }
+    drop_other_backend(&target);
 }
